@@ -1,0 +1,210 @@
+"""GPU and model catalogs: data files validated once at load, with "did you mean" lookups."""
+from __future__ import annotations
+
+import difflib
+import functools
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import CatalogError, InputError
+
+FP8Support = Literal["native", "weight-only", "none"]
+AttentionKind = Literal["full", "sliding-window", "chunked-local", "mla"]
+Quantization = Literal["fp8", "int8", "awq", "gptq", "mxfp4", "nvfp4"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GpuEntry(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    aliases: tuple[str, ...] = ()
+    name: str
+    vendor: Literal["nvidia", "amd"]
+    architecture: str  # turing, ampere, ada, hopper, blackwell, cdna3
+    compute_capability: str | None = None
+    memory_gib: float = Field(gt=0, description="device total as CUDA reports it (GiB); vLLM budgets from this")
+    memory_marketed_gb: float = Field(gt=0)
+    bandwidth_tbps: float = Field(gt=0)
+    bf16_tflops: float | None = Field(default=None, gt=0, description="dense, no sparsity (FP16 where no BF16)")
+    fp8_tflops: float | None = Field(default=None, gt=0)
+    matmul_bf16_tflops: float | None = Field(default=None, gt=0, description="measured max achievable matmul (MAMF)")
+    fp8_support: FP8Support
+    bf16_support: bool = True
+    interconnect: str
+    interconnect_gbps: float | None = Field(default=None, gt=0, description="GPU-GPU GB/s per direction")
+    resource_name: str
+    product_label: str | None = None  # nvidia.com/gpu.product (GPU feature discovery)
+    gke_accelerator: str | None = None  # cloud.google.com/gke-accelerator on GKE
+    gpus_per_node: int = Field(ge=1, le=16)
+    sources: tuple[str, ...] = Field(min_length=1)
+    notes: str | None = None
+
+
+class ModelEntry(_Strict):
+    id: str  # Hugging Face id, org/name
+    aliases: tuple[str, ...] = ()
+    model_type: str
+    num_layers: int = Field(gt=0)
+    hidden_size: int = Field(gt=0)
+    intermediate_size: int | None = Field(default=None, gt=0)
+    num_attention_heads: int = Field(gt=0)
+    num_kv_heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0)
+    vocab_size: int = Field(gt=0)
+    max_context: int = Field(gt=0)
+    dtype: Literal["bfloat16", "float16", "float32"]
+    tie_word_embeddings: bool = False
+    params_b: float | None = Field(default=None, gt=0, description="total parameters, billions (sourced)")
+    # MoE
+    num_experts: int | None = Field(default=None, gt=0)
+    experts_per_token: int | None = Field(default=None, gt=0)
+    num_shared_experts: int = 0
+    moe_intermediate_size: int | None = Field(default=None, gt=0)
+    first_dense_layers: int = 0  # leading dense (non-MoE) layers, e.g. DeepSeek first_k_dense_replace
+    moe_every: int = 1  # MoE on every Nth layer (Llama 4 Maverick interleaves)
+    # attention
+    attention: AttentionKind = "full"
+    sliding_window: int | None = Field(default=None, gt=0)
+    sliding_layers: int = 0  # how many layers use the window (or the local chunk)
+    kv_lora_rank: int | None = Field(default=None, gt=0)
+    qk_rope_head_dim: int | None = Field(default=None, gt=0)
+    q_lora_rank: int | None = Field(default=None, gt=0)
+    qk_nope_head_dim: int | None = Field(default=None, gt=0)
+    v_head_dim: int | None = Field(default=None, gt=0)
+    # checkpoint
+    quantization: Quantization | None = None  # pre-quantized checkpoint
+    weight_bytes: int | None = Field(default=None, gt=0, description="exact checkpoint size when known")
+    multimodal: bool = False
+    sources: tuple[str, ...] = Field(min_length=1)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelEntry":
+        if self.attention == "mla" and not (self.kv_lora_rank and self.qk_rope_head_dim):
+            raise ValueError("MLA attention needs kv_lora_rank and qk_rope_head_dim")
+        if self.attention in ("sliding-window", "chunked-local") and not (self.sliding_window and self.sliding_layers):
+            raise ValueError(f"{self.attention} attention needs sliding_window and sliding_layers")
+        if self.sliding_layers > self.num_layers:
+            raise ValueError("sliding_layers exceeds num_layers")
+        if self.num_attention_heads % self.num_kv_heads:
+            raise ValueError("num_attention_heads must be a multiple of num_kv_heads")
+        if (self.num_experts is None) != (self.experts_per_token is None):
+            raise ValueError("num_experts and experts_per_token go together")
+        return self
+
+    @property
+    def is_moe(self) -> bool:
+        return bool(self.num_experts)
+
+
+class _GpuFile(_Strict):
+    gpus: tuple[GpuEntry, ...]
+
+
+class _ModelFile(_Strict):
+    models: tuple[ModelEntry, ...]
+
+
+def _load_yaml(name: str) -> object:
+    from ruamel.yaml import YAML
+
+    text = resources.files("vllmkube.data").joinpath(name).read_text(encoding="utf-8")
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def _norm(text: str) -> str:
+    return text.strip().lower().replace("_", "-").replace(" ", "-")
+
+
+@functools.cache
+def gpus() -> tuple[GpuEntry, ...]:
+    try:
+        entries = _GpuFile.model_validate(_load_yaml("gpus.yaml")).gpus
+    except Exception as exc:  # a broken shipped file is our bug
+        raise CatalogError(f"data/gpus.yaml is invalid: {exc}") from exc
+    _check_unique((g.key, *g.aliases, *((g.product_label,) if g.product_label else ())) for g in entries)
+    return entries
+
+
+@functools.cache
+def models() -> tuple[ModelEntry, ...]:
+    try:
+        entries = _ModelFile.model_validate(_load_yaml("models.yaml")).models
+    except Exception as exc:
+        raise CatalogError(f"data/models.yaml is invalid: {exc}") from exc
+    _check_unique((m.id, *m.aliases) for m in entries)
+    return entries
+
+
+def _check_unique(name_groups) -> None:
+    seen: set[str] = set()
+    for group in name_groups:
+        for name in {_norm(n) for n in group}:
+            if name in seen:
+                raise CatalogError(f"catalog name {name!r} is used twice")
+            seen.add(name)
+
+
+@functools.cache
+def _gpu_index() -> dict[str, GpuEntry]:
+    index: dict[str, GpuEntry] = {}
+    for g in gpus():
+        for name in (g.key, *g.aliases, *((g.product_label,) if g.product_label else ())):
+            index[_norm(name)] = g
+    return index
+
+
+def _model_names(m: ModelEntry) -> set[str]:
+    names = set()
+    for full in (m.id, *m.aliases):
+        for name in (full, full.split("/")[-1]):
+            n = _norm(name)
+            names.add(n)
+            # "-Instruct" / "-it" variants share the base architecture
+            for suffix in ("-instruct", "-it", "-chat"):
+                if n.endswith(suffix):
+                    names.add(n[: -len(suffix)])
+    return names
+
+
+@functools.cache
+def _model_index() -> dict[str, ModelEntry]:
+    index: dict[str, ModelEntry] = {}
+    # exact ids and aliases first, so "-Instruct" stripping never shadows a real entry
+    for m in models():
+        for full in (m.id, *m.aliases):
+            index[_norm(full)] = m
+    for m in models():
+        for name in _model_names(m):
+            index.setdefault(name, m)
+    return index
+
+
+def find_gpu(name: str) -> GpuEntry:
+    index = _gpu_index()
+    key = _norm(name)
+    if key in index:
+        return index[key]
+    close = difflib.get_close_matches(key, sorted({g.key for g in gpus()}), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise InputError("--gpu", f"unknown GPU {name!r}", f"{hint}see `vllmkube gpus`, or pass --gpu-memory-gib for an unlisted card")
+
+
+def find_model(name: str) -> ModelEntry:
+    index = _model_index()
+    key = _norm(name)
+    candidates = [key, key.split("/")[-1]]
+    for c in list(candidates):
+        for suffix in ("-instruct", "-it", "-chat"):
+            if c.endswith(suffix):
+                candidates.append(c[: -len(suffix)])
+    for c in candidates:
+        if c in index:
+            return index[c]
+    close = difflib.get_close_matches(key.split("/")[-1], sorted({m.id.split("/")[-1].lower() for m in models()}), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise InputError("--model", f"unknown model {name!r}", f"{hint}see `vllmkube models`, or pass --model-config PATH to a config.json")

@@ -1,0 +1,64 @@
+"""The Typer app: parse, call the core, emit, map errors to exit codes. Nothing else."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import __version__
+from .errors import ExitCode, VllmkubeError
+
+app = typer.Typer(
+    name="vllmkube",
+    help="Size a model for vLLM and render production Kubernetes manifests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"vllmkube {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Size a model for vLLM and render production Kubernetes manifests."""
+
+
+from .commands import catalog_cmds, render_cmd, size_cmd  # noqa: E402  (commands register themselves on `app`)
+
+_ = (catalog_cmds, render_cmd, size_cmd)
+
+
+def main() -> None:
+    """Console entry point: one line on stderr and a named exit code for every failure."""
+    try:
+        rc = app(standalone_mode=False)
+    except VllmkubeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(ExitCode.INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, EOFError):
+        sys.exit(ExitCode.INTERRUPTED)
+    except Exception as exc:  # click usage errors and our bugs
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            hint = f" (see `vllmkube {exc.ctx.command.name} --help`)" if exc.ctx and exc.ctx.command else ""
+            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+            sys.exit(ExitCode.BAD_INPUT)
+        if isinstance(exc, click.exceptions.ClickException):
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+            sys.exit(ExitCode.BAD_INPUT)
+        print(f"internal error: {exc.__class__.__name__}: {exc} (please report this)", file=sys.stderr)
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(rc if isinstance(rc, int) else ExitCode.OK)

@@ -1,0 +1,34 @@
+"""Typer option declarations shared by several commands (size, render, simulate).
+
+Every option defaults to None so that a command can tell "given on the command
+line" from "left to the config file or the spec's default".
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model id (catalog or Hugging Face id).")]
+ModelConfig = Annotated[Optional[str], typer.Option("--model-config", help="config.json or model folder, for any model.")]
+ParamsB = Annotated[Optional[float], typer.Option("--params-b", help="Parameters in billions (rule of thumb only).")]
+Gpu = Annotated[Optional[str], typer.Option("--gpu", "-g", help="GPU key (see `vllmkube gpus`).")]
+GpuMemoryGib = Annotated[Optional[float], typer.Option("--gpu-memory-gib", help="Memory per GPU in GiB, for an unlisted card.")]
+GpusPerNode = Annotated[Optional[int], typer.Option("--gpus-per-node", help="GPUs per node (default: the catalog's).")]
+MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", help="Context per request (default min(model, 8192)).")]
+GpuMemUtil = Annotated[Optional[float], typer.Option("--gpu-memory-utilization", help="Fraction of GPU memory vLLM may use (default 0.90).")]
+TP = Annotated[Optional[int], typer.Option("--tensor-parallel-size", "--tp", help="Tensor parallel size (default: chosen).")]
+PP = Annotated[Optional[int], typer.Option("--pipeline-parallel-size", "--pp", help="Pipeline parallel size (default: chosen).")]
+Quantization = Annotated[Optional[str], typer.Option("--quantization", "-q", help="none, fp8, int8, awq or gptq (default: chosen).")]
+KvCacheDtype = Annotated[Optional[str], typer.Option("--kv-cache-dtype", help="auto, fp8, fp8_e4m3 or fp8_e5m2.")]
+Dtype = Annotated[Optional[str], typer.Option("--dtype", help="auto, bfloat16 or float16.")]
+MinConcurrency = Annotated[Optional[float], typer.Option("--min-concurrency", help="Full-length requests that must fit at once (default 1).")]
+VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM release the pods run (default: newest checked).")]
+MaxBatchedTokens = Annotated[Optional[int], typer.Option("--max-num-batched-tokens", help="Scheduler token budget per step.")]
+MaxNumSeqs = Annotated[Optional[int], typer.Option("--max-num-seqs", help="Most requests run at once.")]
+EnforceEager = Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager", help="No CUDA graphs.")]
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The options the user actually typed (None means not given)."""
+    return {k: v for k, v in values.items() if v is not None}

@@ -1,0 +1,195 @@
+"""What the user asks for (flags or vllmkube.yaml), and turning it into catalog entries.
+
+One pydantic model per command family, extra keys forbidden. Field names are the
+config-file keys; the flag for ``max_model_len`` is ``--max-model-len``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import versions
+from .catalog import GpuEntry, ModelEntry, find_gpu, find_model
+from .errors import InputError
+from .sizing import KvCacheDtype, QuantizationChoice, SizingOptions
+
+
+def flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+class SizeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = Field(default=None, description="catalog id or Hugging Face id (see `vllmkube models`)")
+    model_config_path: str | None = Field(default=None, description="config.json or model folder, for any model")
+    params_b: float | None = Field(default=None, gt=0, description="parameters in billions: rule of thumb only")
+    gpu: str | None = Field(default=None, description="catalog key (see `vllmkube gpus`)")
+    gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024, description="override memory for an unlisted card")
+    gpus_per_node: int | None = Field(default=None, ge=1, le=16)
+    max_model_len: int | None = Field(default=None, gt=0)
+    gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1)
+    tensor_parallel_size: int | None = Field(default=None, ge=1, le=64)
+    pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64)
+    quantization: QuantizationChoice | None = None
+    kv_cache_dtype: KvCacheDtype = "auto"
+    dtype: str = Field(default="auto", pattern="^(auto|bfloat16|float16)$")
+    min_concurrency: float = Field(default=1, gt=0)
+    vllm_version: str = versions.NEWEST_VLLM
+    max_num_batched_tokens: int | None = Field(default=None, gt=0)
+    max_num_seqs: int | None = Field(default=None, gt=0)
+    enforce_eager: bool = False
+
+    @model_validator(mode="after")
+    def _one_model(self) -> "SizeSpec":
+        given = [n for n in ("model", "model_config_path", "params_b") if getattr(self, n) is not None]
+        if not given:
+            raise ValueError("give --model, --model-config or --params-b")
+        if self.model and self.model_config_path:
+            raise ValueError("--model and --model-config exclude each other")
+        return self
+
+    def sizing_options(self) -> SizingOptions:
+        return SizingOptions(**{k: getattr(self, k) for k in SizingOptions.model_fields if hasattr(self, k)})
+
+
+def build(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+    """Validate user values into ``cls``; a ValidationError becomes one InputError line."""
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        field = flag(loc[0]) if loc else "input"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            raise InputError(".".join(loc), "unknown key", f"see `vllmkube schema` for the keys") from None
+        if not loc:
+            raise InputError("input", msg) from None
+        raise InputError(field, msg, _hint(cls, loc[0])) from None
+
+
+def _hint(cls: type[BaseModel], name: str) -> str | None:
+    f = cls.model_fields.get(name)
+    if f is None:
+        return None
+    ann = str(f.annotation)
+    if "Literal" in ann:
+        import typing
+
+        args = [a for a in typing.get_args(f.annotation) for a in (typing.get_args(a) or (a,)) if a is not type(None)]
+        return "one of " + ", ".join(str(a) for a in args)
+    return f.description
+
+
+def resolve_model(spec: SizeSpec) -> ModelEntry | None:
+    if spec.model_config_path:
+        from .hfconfig import load_model_config
+
+        return load_model_config(spec.model_config_path)
+    if spec.model:
+        return find_model(spec.model)
+    return None
+
+
+def resolve_gpu(spec: SizeSpec) -> GpuEntry:
+    if spec.gpu:
+        gpu = find_gpu(spec.gpu)
+        if spec.gpu_memory_gib:
+            gpu = gpu.model_copy(update={"memory_gib": spec.gpu_memory_gib})
+        return gpu
+    if spec.gpu_memory_gib:
+        return GpuEntry(
+            key="custom", name=f"unlisted GPU ({spec.gpu_memory_gib:g} GiB)", vendor="nvidia", architecture="unknown",
+            memory_gib=spec.gpu_memory_gib, memory_marketed_gb=spec.gpu_memory_gib, bandwidth_tbps=1.0,
+            fp8_support="none", interconnect="unknown", resource_name="nvidia.com/gpu",
+            gpus_per_node=spec.gpus_per_node or 8, sources=("--gpu-memory-gib",),
+        )
+    raise InputError("--gpu", "no GPU given", "pass --gpu KEY (see `vllmkube gpus`) or --gpu-memory-gib")
+
+
+COMPONENTS = ("namespace", "serviceaccount", "pvc", "downloader", "service", "autoscaling", "monitor", "rules",
+              "dashboard", "pdb", "networkpolicy")
+Cloud = Literal["aws", "gcp", "azure", "karpenter", "generic"]
+
+
+def parse_duration_s(value: Any, field: str) -> float:
+    """'500ms', '2s', '1.5' (seconds) -> seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 500ms or 2s)")
+        seconds = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+    if seconds <= 0 or seconds > 3600:
+        raise ValueError(f"{value!r} is out of range (0 < duration <= 3600s)")
+    return seconds
+
+
+class RenderSpec(SizeSpec):
+    """Everything `render` takes: the sizing inputs plus the deployment choices."""
+
+    name: str | None = Field(default=None, description="release name; prefixes every object (default: from the model)")
+    namespace: str = Field(default="default", description="namespace of every object")
+    create_namespace: bool = Field(default=False, description="also emit the Namespace object")
+    served_model_name: str | None = Field(default=None, description="name clients send as `model` (default: the model id)")
+    model_repo: str | None = Field(default=None, description="Hugging Face repository to download (default: the model id)")
+    revision: str | None = Field(default=None, description="pinned commit or tag of the repository")
+    image: str | None = Field(default=None, description="vLLM image (default vllm/vllm-openai:v<vllm_version>)")
+    hf_token_secret: str | None = Field(default=None, description="Secret holding HF_TOKEN, as NAME or NAME:KEY")
+    storage_class: str | None = Field(default=None, description="storage class of the model cache PVC")
+    pvc_size: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(Gi|Ti)$", description="model cache size, e.g. 200Gi")
+    pvc_access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany"] = "ReadWriteMany"
+    load_rate_gib_s: float = Field(default=0.5, gt=0, le=50, description="weight load rate from the PVC, GiB/s (probe budget)")
+    capacity: Literal["on-demand", "spot"] = "on-demand"
+    cloud: Cloud = "generic"
+    min_replicas: int = Field(default=1, ge=1, le=1000)
+    max_replicas: int = Field(default=4, ge=1, le=1000)
+    scale_to_zero: bool = Field(default=False, description="let KEDA scale to 0 when idle (cold starts!)")
+    queue_threshold: float | None = Field(default=None, gt=0, description="waiting requests per replica that add a replica")
+    kv_cache_threshold: float = Field(default=0.8, gt=0, le=1, description="average KV-cache usage that adds replicas")
+    scale_down_window_s: int = Field(default=300, ge=0, le=3600, description="HPA scale-down stabilization window")
+    fallback_replicas: int | None = Field(default=None, ge=1, description="replicas while Prometheus is unreachable")
+    prometheus_url: str = Field(default="http://prometheus-operated.monitoring.svc:9090", pattern=r"^https?://\S+$")
+    prometheus_release: str = Field(default="kube-prometheus-stack", description="`release` label kube-prometheus-stack selects")
+    prometheus_namespace: str = Field(default="monitoring", description="namespace Prometheus scrapes from")
+    prometheus_auth_secret: str | None = Field(default=None, description="Secret with a bearer token for KEDA, NAME or NAME:KEY")
+    monitor: Literal["servicemonitor", "podmonitor"] = "servicemonitor"
+    allow_from_namespaces: tuple[str, ...] = Field(default=(), description="namespaces allowed to call the API")
+    slo_ttft_p99: float = Field(default=2.0, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
+    slo_itl_p99: float = Field(default=0.1, description="inter-token latency p99 objective, seconds")
+    runbook_url: str = Field(default="https://github.com/vllmkube/vllmkube/blob/main/docs/runbook.md",
+                             pattern=r"^https?://\S+$", description="runbook the alerts link to")
+    drain_seconds: int = Field(default=30, ge=0, le=3600, description="--shutdown-timeout: drain in-flight requests")
+    enable_prefix_caching: bool = True
+    enable_chunked_prefill: bool = True
+    trust_remote_code: bool = False
+    extra_args: tuple[str, ...] = Field(default=(), description="extra vllm serve arguments, passed verbatim")
+    without: tuple[str, ...] = Field(default=(), description=f"components to leave out: {', '.join(COMPONENTS)}")
+
+    @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
+    @classmethod
+    def _duration(cls, v: Any, info) -> float:
+        return parse_duration_s(v, info.field_name)
+
+    @field_validator("without")
+    @classmethod
+    def _components(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for c in v:
+            if c not in COMPONENTS:
+                raise ValueError(f"unknown component {c!r}; one of {', '.join(COMPONENTS)}")
+        return tuple(sorted(set(v)))
+
+    @model_validator(mode="after")
+    def _replicas(self) -> "RenderSpec":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
+        if not (self.model or self.model_config_path):
+            raise ValueError("render needs --model or --model-config (--params-b alone is only a rule of thumb)")
+        return self
+
+    def wants(self, component: str) -> bool:
+        return component not in self.without

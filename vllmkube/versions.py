@@ -1,0 +1,93 @@
+"""vLLM version knowledge that sizing needs, in one place.
+
+Flags and metric names by version live in ``flags.py`` and ``metrics.py``; this
+module parses versions and answers the memory-profiling questions.
+Sources: shared reference ``vllm-kv-cache-sizing.md`` (version timeline) and
+``kubernetes-vllm-facts.md`` section 3.2 (defaults of vLLM 0.33.0).
+"""
+from __future__ import annotations
+
+import re
+from functools import total_ordering
+
+from .errors import InputError
+
+# The newest vLLM release we checked flags, metrics and defaults against.
+# One constant: the default image tag is derived from it.
+NEWEST_VLLM = "0.33.0"
+OLDEST_VLLM = "0.6.0"  # sizing only; manifests need >= 0.8 (V1 metrics)
+
+
+@total_ordering
+class VllmVersion:
+    __slots__ = ("parts",)
+
+    def __init__(self, major: int, minor: int, patch: int = 0) -> None:
+        self.parts = (major, minor, patch)
+
+    @classmethod
+    def parse(cls, text: str, field: str = "--vllm-version") -> "VllmVersion":
+        m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?[0-9A-Za-z.+-]*)?", text.strip())
+        if not m:
+            raise InputError(field, f"{text!r} is not a vLLM version", f"use a release like {NEWEST_VLLM}")
+        v = cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        if v < cls.parse_plain(OLDEST_VLLM):
+            raise InputError(field, f"vLLM {v} is older than the oldest supported {OLDEST_VLLM}", f"use {OLDEST_VLLM} or newer")
+        return v
+
+    @classmethod
+    def parse_plain(cls, text: str) -> "VllmVersion":
+        major, minor, patch = (int(x) for x in text.split("."))
+        return cls(major, minor, patch)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VllmVersion) and self.parts == other.parts
+
+    def __lt__(self, other: "VllmVersion") -> bool:
+        return self.parts < other.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+    def __str__(self) -> str:
+        return "%d.%d.%d" % self.parts
+
+    def at_least(self, text: str) -> bool:
+        return self >= VllmVersion.parse_plain(text)
+
+
+def newest() -> VllmVersion:
+    return VllmVersion.parse_plain(NEWEST_VLLM)
+
+
+def uses_v1_engine(v: VllmVersion) -> bool:
+    """V1 became the default engine in 0.8 (Feb 2025); V0 was removed in 0.11."""
+    return v.at_least("0.8.0")
+
+
+def estimates_cuda_graphs(v: VllmVersion) -> bool:
+    """From about 0.21 the profiler subtracts a CUDA-graph estimate from the KV budget
+    (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS; vllm PR #30515, on by default later).
+    Before that, graphs were captured after the KV cache was sized and sat outside it."""
+    return v.at_least("0.21.0")
+
+
+def has_hybrid_kv_manager(v: VllmVersion) -> bool:
+    """Sliding-window and chunked-local layers keep only their window (about 0.10)."""
+    return v.at_least("0.10.0")
+
+
+def default_batching(v: VllmVersion, gpu_memory_gib: float, architecture: str) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs) vLLM's OpenAI server picks by default.
+
+    0.33.0 (config/scheduler defaults by device memory): >= 160 GiB -> 16384/1024;
+    >= 70 GiB and not Ampere A100 -> 8192/1024; otherwise 2048/256. Before the
+    device-memory table (we assume 0.10, UNCONFIRMED) the server default was 2048/256.
+    """
+    if not v.at_least("0.10.0"):
+        return 2048, 256
+    if gpu_memory_gib >= 160:
+        return 16384, 1024
+    if gpu_memory_gib >= 70 and architecture != "ampere":
+        return 8192, 1024
+    return 2048, 256

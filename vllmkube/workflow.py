@@ -1,0 +1,59 @@
+"""The chain from a validated spec to plans, shared by the commands. No printing."""
+from __future__ import annotations
+
+from .sizing import RuleOfThumb, SizingPlan, rule_of_thumb, size
+from .spec import RenderSpec, SizeSpec, resolve_gpu, resolve_model
+
+
+def plan_size(spec: SizeSpec) -> SizingPlan | RuleOfThumb:
+    model = resolve_model(spec)
+    if model is None:  # --params-b alone
+        gpu = resolve_gpu(spec) if (spec.gpu or spec.gpu_memory_gib) else None
+        precision = {"fp8": "fp8", "int8": "int8", "awq": "awq", "gptq": "gptq"}.get(spec.quantization or "", "16bit")
+        return rule_of_thumb(spec.params_b, precision, gpu, spec.gpu_memory_gib, spec.gpu_memory_utilization)
+    gpu = resolve_gpu(spec)
+    return size(model, gpu, spec.sizing_options(), spec.gpu_memory_gib)
+
+
+def plan_render(spec: "RenderSpec"):
+    """Spec -> (DeploymentPlan, documents). Raises InputError before anything is written."""
+    from .deploy import build
+    from .render import render_documents
+
+    model = resolve_model(spec)
+    gpu = resolve_gpu(spec)
+    sizing = size(model, gpu, spec.sizing_options(), spec.gpu_memory_gib)
+    plan = build(spec, model, gpu, sizing)
+    return plan, render_documents(plan)
+
+
+def load_config(path: str) -> dict:
+    """Read vllmkube.yaml into a plain dict (validated later, with the flags on top)."""
+    from pathlib import Path
+
+    from .errors import InputError
+    from .yamlio import load_one
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError("-f", f"cannot read {path}: {exc.strerror or exc}", "pass an existing vllmkube.yaml") from None
+    try:
+        data = load_one(text)
+    except Exception as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise InputError("-f", f"{path} is not valid YAML{where}", "fix the file (duplicate keys are errors)") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError("-f", f"{path} must be a mapping of option: value", "see `vllmkube init`")
+    return {str(k): _plain(v) for k, v in data.items()}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

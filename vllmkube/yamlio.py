@@ -1,0 +1,34 @@
+"""The only ruamel.yaml configuration: load and dump, quoting, document separators."""
+from __future__ import annotations
+
+import io
+from typing import Any, Iterable
+
+
+def _yaml(typ: str = "rt"):
+    from ruamel.yaml import YAML
+
+    y = YAML(typ=typ, pure=True)
+    y.default_flow_style = False
+    y.width = 4096  # never fold long strings (PromQL, commands)
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def dump_one(data: Any) -> str:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()
+
+
+def load_all(text: str) -> list[Any]:
+    """Parse a multi-document YAML stream (YAML 1.2, pure Python, duplicate keys rejected)."""
+    return [d for d in _yaml("rt").load_all(text) if d is not None]
+
+
+def load_one(text: str) -> Any:
+    return _yaml("rt").load(text)
+
+
+def dump_all(docs: Iterable[Any]) -> str:
+    return "".join("---\n" + dump_one(d) for d in docs)
