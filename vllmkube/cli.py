@@ -30,9 +30,19 @@ def _root(
     """Size a model for vLLM and render production Kubernetes manifests."""
 
 
-from .commands import catalog_cmds, render_cmd, size_cmd  # noqa: E402  (commands register themselves on `app`)
+def _register_commands() -> None:
+    """Import every ``commands/*_cmd*.py``; each registers its commands on ``app``."""
+    import importlib
+    import pkgutil
 
-_ = (catalog_cmds, render_cmd, size_cmd)
+    from . import commands
+
+    for mod in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+        if mod.endswith("_cmd") or mod.endswith("_cmds"):
+            importlib.import_module(f"{commands.__name__}.{mod}")
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -34,11 +34,11 @@ KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
 # outputs; for MoE the fused-MoE intermediate cache over top-k experts) times the
 # number of profiled tokens, plus fp32 logits and a sampler copy for max_num_seqs rows.
 ACT_HIDDEN_COPIES = 4
-ACT_SCALE = 0.85  # share of those tensors alive at the peak (fit on the calibration logs)
+ACT_SCALE = 0.80  # share of those tensors alive at the peak (fit on the calibration logs, docs/sizing.md)
 LOGIT_COPIES = 2
 # Non-torch memory: CUDA context leftovers, cuBLAS workspace, NCCL / custom all-reduce.
-NON_TORCH_GIB = 0.15
-NON_TORCH_MULTI_GPU_GIB = 0.30
+NON_TORCH_GIB = 0.10
+NON_TORCH_MULTI_GPU_GIB = 0.25  # observed 0.21-0.43 GiB at TP 2-4
 # CUDA-graph estimate charged from ~0.21: a fixed pool plus buffers that grow with depth x width.
 CUDA_GRAPH_BASE_GIB = 0.30
 CUDA_GRAPH_PER_LAYER_HIDDEN = 1.7e-6  # GiB per (layer x hidden unit)

@@ -1,0 +1,95 @@
+"""`vllmkube render`: the production manifest set, from the same sizing as `size`."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from ..cli import app
+from . import options as opt
+
+
+@app.command()
+def render(
+    config: Optional[str] = typer.Option(None, "--config", "-f", help="vllmkube.yaml with any of these options; flags win."),
+    out_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Write one file per resource + kustomization.yaml here."),
+    model: opt.Model = None,
+    model_config: opt.ModelConfig = None,
+    gpu: opt.Gpu = None,
+    gpu_memory_gib: opt.GpuMemoryGib = None,
+    gpus_per_node: opt.GpusPerNode = None,
+    max_model_len: opt.MaxModelLen = None,
+    gpu_memory_utilization: opt.GpuMemUtil = None,
+    tensor_parallel_size: opt.TP = None,
+    pipeline_parallel_size: opt.PP = None,
+    quantization: opt.Quantization = None,
+    kv_cache_dtype: opt.KvCacheDtype = None,
+    dtype: opt.Dtype = None,
+    min_concurrency: opt.MinConcurrency = None,
+    vllm_version: opt.VllmVersion = None,
+    max_num_batched_tokens: opt.MaxBatchedTokens = None,
+    max_num_seqs: opt.MaxNumSeqs = None,
+    enforce_eager: opt.EnforceEager = None,
+    name: Optional[str] = typer.Option(None, "--name", help="Release name (default: from the model)."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n", help="Namespace (default: default)."),
+    create_namespace: Optional[bool] = typer.Option(None, "--create-namespace", help="Also emit the Namespace."),
+    served_model_name: Optional[str] = typer.Option(None, "--served-model-name", help="Model name clients use."),
+    model_repo: Optional[str] = typer.Option(None, "--model-repo", help="Hugging Face repo to download (default: the model id)."),
+    revision: Optional[str] = typer.Option(None, "--revision", help="Pinned commit or tag of the repo."),
+    image: Optional[str] = typer.Option(None, "--image", help="vLLM image, pinned (default vllm/vllm-openai:v<version>)."),
+    hf_token_secret: Optional[str] = typer.Option(None, "--hf-token-secret", help="Secret with HF_TOKEN, NAME or NAME:KEY."),
+    storage_class: Optional[str] = typer.Option(None, "--storage-class", help="Storage class of the model cache."),
+    pvc_size: Optional[str] = typer.Option(None, "--pvc-size", help="Model cache size, e.g. 200Gi (default: from the weights)."),
+    pvc_access_mode: Optional[str] = typer.Option(None, "--pvc-access-mode", help="ReadWriteMany (default), ReadWriteOnce, ReadOnlyMany."),
+    load_rate_gib_s: Optional[float] = typer.Option(None, "--load-rate-gib-s", help="Weight load rate for the startup probe (default 0.5)."),
+    capacity: Optional[str] = typer.Option(None, "--capacity", help="on-demand (default) or spot."),
+    cloud: Optional[str] = typer.Option(None, "--cloud", help="aws, gcp, azure, karpenter or generic."),
+    min_replicas: Optional[int] = typer.Option(None, "--min-replicas", help="Fewest replicas (default 1)."),
+    max_replicas: Optional[int] = typer.Option(None, "--max-replicas", help="Most replicas (default 4)."),
+    scale_to_zero: Optional[bool] = typer.Option(None, "--scale-to-zero", help="Let KEDA scale to zero."),
+    queue_threshold: Optional[float] = typer.Option(None, "--queue-threshold", help="Waiting requests per replica that add one."),
+    kv_cache_threshold: Optional[float] = typer.Option(None, "--kv-cache-threshold", help="Average KV usage that adds replicas (0.8)."),
+    scale_down_window_s: Optional[int] = typer.Option(None, "--scale-down-window", help="Scale-down stabilization, seconds (300)."),
+    fallback_replicas: Optional[int] = typer.Option(None, "--fallback-replicas", help="Replicas while Prometheus is unreachable."),
+    prometheus_url: Optional[str] = typer.Option(None, "--prometheus-url", help="Prometheus KEDA queries."),
+    prometheus_release: Optional[str] = typer.Option(None, "--prometheus-release", help="kube-prometheus-stack release label."),
+    prometheus_namespace: Optional[str] = typer.Option(None, "--prometheus-namespace", help="Namespace Prometheus runs in."),
+    prometheus_auth_secret: Optional[str] = typer.Option(None, "--prometheus-auth-secret", help="Bearer token Secret for KEDA, NAME or NAME:KEY."),
+    monitor: Optional[str] = typer.Option(None, "--monitor", help="servicemonitor (default) or podmonitor."),
+    allow_from_namespace: Optional[List[str]] = typer.Option(None, "--allow-from-namespace", help="Namespace allowed to call the API (repeat)."),
+    slo_ttft_p99: Optional[str] = typer.Option(None, "--slo-ttft-p99", help="TTFT p99 objective, e.g. 2s or 500ms."),
+    slo_itl_p99: Optional[str] = typer.Option(None, "--slo-itl-p99", help="Inter-token latency p99 objective, e.g. 100ms."),
+    runbook_url: Optional[str] = typer.Option(None, "--runbook-url", help="Runbook the alerts link to."),
+    drain_seconds: Optional[int] = typer.Option(None, "--drain-seconds", help="--shutdown-timeout for in-flight requests (30)."),
+    enable_prefix_caching: Optional[bool] = typer.Option(None, "--prefix-caching/--no-prefix-caching", help="Prefix caching (on)."),
+    enable_chunked_prefill: Optional[bool] = typer.Option(None, "--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (on)."),
+    trust_remote_code: Optional[bool] = typer.Option(None, "--trust-remote-code", help="Allow the model's own code."),
+    extra_arg: Optional[List[str]] = typer.Option(None, "--extra-arg", help="Extra vllm serve argument, verbatim (repeat)."),
+    without: Optional[List[str]] = typer.Option(None, "--without", help="Leave a component out (repeat): pvc, downloader, autoscaling, ..."),
+) -> None:
+    """Render the Kubernetes manifests for serving MODEL on GPU with vLLM."""
+    from ..output import write_render
+    from ..spec import RenderSpec, build
+    from ..workflow import load_config, plan_render
+
+    values = load_config(config) if config else {}
+    values.update(opt.given(
+        model=model, model_config_path=model_config, gpu=gpu, gpu_memory_gib=gpu_memory_gib, gpus_per_node=gpus_per_node,
+        max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
+        tensor_parallel_size=tensor_parallel_size, pipeline_parallel_size=pipeline_parallel_size, quantization=quantization,
+        kv_cache_dtype=kv_cache_dtype, dtype=dtype, min_concurrency=min_concurrency, vllm_version=vllm_version,
+        max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs, enforce_eager=enforce_eager,
+        name=name, namespace=namespace, create_namespace=create_namespace, served_model_name=served_model_name,
+        model_repo=model_repo, revision=revision, image=image, hf_token_secret=hf_token_secret,
+        storage_class=storage_class, pvc_size=pvc_size, pvc_access_mode=pvc_access_mode, load_rate_gib_s=load_rate_gib_s,
+        capacity=capacity, cloud=cloud, min_replicas=min_replicas, max_replicas=max_replicas, scale_to_zero=scale_to_zero,
+        queue_threshold=queue_threshold, kv_cache_threshold=kv_cache_threshold, scale_down_window_s=scale_down_window_s,
+        fallback_replicas=fallback_replicas, prometheus_url=prometheus_url, prometheus_release=prometheus_release,
+        prometheus_namespace=prometheus_namespace, prometheus_auth_secret=prometheus_auth_secret, monitor=monitor,
+        allow_from_namespaces=allow_from_namespace or None, slo_ttft_p99=slo_ttft_p99, slo_itl_p99=slo_itl_p99,
+        runbook_url=runbook_url, drain_seconds=drain_seconds, enable_prefix_caching=enable_prefix_caching,
+        enable_chunked_prefill=enable_chunked_prefill, trust_remote_code=trust_remote_code,
+        extra_args=extra_arg or None, without=without or None,
+    ))
+    plan, docs = plan_render(build(RenderSpec, values))
+    write_render(plan, docs, out_dir)
