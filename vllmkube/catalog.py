@@ -168,6 +168,7 @@ def _model_names(m: ModelEntry) -> set[str]:
             for suffix in ("-instruct", "-it", "-chat"):
                 if n.endswith(suffix):
                     names.add(n[: -len(suffix)])
+            names.add(n.replace("-instruct-", "-"))  # Qwen2.5-7B-Instruct-AWQ -> qwen2.5-7b-awq
     return names
 
 
@@ -189,7 +190,8 @@ def find_gpu(name: str) -> GpuEntry:
     key = _norm(name)
     if key in index:
         return index[key]
-    close = difflib.get_close_matches(key, sorted({g.key for g in gpus()}), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(key, sorted(index), n=3, cutoff=0.5)
+    close = list(dict.fromkeys(index[c].key for c in close))
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise InputError("--gpu", f"unknown GPU {name!r}", f"{hint}see `vllmkube gpus`, or pass --gpu-memory-gib for an unlisted card")
 
@@ -205,6 +207,10 @@ def find_model(name: str) -> ModelEntry:
     for c in candidates:
         if c in index:
             return index[c]
+    # a unique prefix is enough: "mixtral-8x7b" -> "mixtral-8x7b-instruct-v0.1"
+    prefixed = {m.id for n, m in index.items() if n.startswith(candidates[1] + "-")}
+    if len(prefixed) == 1:
+        return next(m for m in models() if m.id in prefixed)
     close = difflib.get_close_matches(key.split("/")[-1], sorted({m.id.split("/")[-1].lower() for m in models()}), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise InputError("--model", f"unknown model {name!r}", f"{hint}see `vllmkube models`, or pass --model-config PATH to a config.json")

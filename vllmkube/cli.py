@@ -45,6 +45,10 @@ def _register_commands() -> None:
 _register_commands()
 
 
+_USAGE_ERRORS = {"UsageError", "BadParameter", "MissingParameter", "NoSuchOption", "BadOptionUsage",
+                 "BadArgumentUsage", "ClickException", "FileError"}
+
+
 def main() -> None:
     """Console entry point: one line on stderr and a named exit code for every failure."""
     try:
@@ -59,15 +63,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (typer.Abort, EOFError):
         sys.exit(ExitCode.INTERRUPTED)
-    except Exception as exc:  # click usage errors and our bugs
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            hint = f" (see `vllmkube {exc.ctx.command.name} --help`)" if exc.ctx and exc.ctx.command else ""
-            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
-            sys.exit(ExitCode.BAD_INPUT)
-        if isinstance(exc, click.exceptions.ClickException):
-            print(f"error: {exc.format_message()}", file=sys.stderr)
+    except Exception as exc:  # usage errors (click, or the copy typer vendors) and our bugs
+        usage = getattr(exc, "format_message", None)
+        if usage is not None and type(exc).__name__ in _USAGE_ERRORS:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `vllmkube {ctx.command.name} --help`)" if ctx is not None and ctx.command else ""
+            print(f"error: {usage()}{hint}", file=sys.stderr)
             sys.exit(ExitCode.BAD_INPUT)
         print(f"internal error: {exc.__class__.__name__}: {exc} (please report this)", file=sys.stderr)
         sys.exit(ExitCode.INTERNAL)

@@ -300,9 +300,9 @@ def _candidates(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, per_node: int) -
     ckpt = _checkpoint_precision(m)
     if o.quantization in (None,):
         precisions: list[Precision] = [ckpt]
-        if ckpt == "16bit":
-            if gpu.fp8_support != "none":
-                precisions.append("fp8")
+        if ckpt == "16bit" and gpu.fp8_support != "none":
+            precisions.append("fp8")
+        if ckpt in ("16bit", "fp8", "int8"):
             precisions.append("awq")
     elif o.quantization == "none":
         precisions = ["16bit"]
@@ -334,6 +334,14 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     kv_b = 1 if o.kv_cache_dtype != "auto" else arch.DTYPE_BYTES[_dtype(model, gpu, o)]
 
     rejected: list[Rejection] = []
+    ckpt = _checkpoint_precision(model)
+    if ckpt in ("fp8", "int8") and o.quantization is None and not o.tensor_parallel_size:
+        # people size such models "at 16-bit" first: say why a dequantized copy is not the answer
+        tp16 = max([t for t in TP_CANDIDATES if t <= per_node and model.num_attention_heads % t == 0] or [1])
+        b16 = _budget(model, gpu_mem, o, v, Layout(tp16, 1, "16bit"), max_len, tokens, seqs, kv_b)
+        why = _why_not(b16, Layout(tp16, 1, "16bit"), gpu_mem, o, max_len) or "it would fit, but serve the published checkpoint"
+        rejected.append(Rejection(option=Layout(tp16, 1, "16bit").label(per_node),
+                                  reason=f"the checkpoint is {PRECISION_LABEL[ckpt]}; a 16-bit copy: {why}"))
     chosen: tuple[Layout, _Budget] | None = None
     last: tuple[Layout, _Budget] | None = None
     for layout in _candidates(model, gpu, o, per_node):
@@ -371,7 +379,7 @@ def _plan(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, v: versions.VllmVersio
     needs_ckpt = precision in ("awq", "gptq", "int8") and ckpt != precision
     if needs_ckpt:
         warnings.append(f"{PRECISION_LABEL[precision]} needs a pre-quantized checkpoint of {m.id} "
-                        f"(serve that repository instead of the 16-bit one)")
+                        f"(download and serve that repository instead of {m.id})")
     if precision == "fp8" and gpu.fp8_support == "weight-only":
         warnings.append(f"{gpu.key} runs FP8 as weight-only (Marlin W8A16): memory halves, compute stays 16-bit")
     if m.multimodal:

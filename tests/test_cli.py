@@ -1,0 +1,81 @@
+"""The CLI as a user meets it: exit codes, one-line errors, stdout only for results."""
+import json
+
+import pytest
+
+from clirun import run
+
+CONTRACT = ["schema_version", "model", "gpu", "tensor_parallel_size", "pipeline_parallel_size", "gpus_per_replica",
+            "nodes_per_replica", "quantization", "kv_cache_dtype", "max_model_len", "gpu_memory_utilization",
+            "rule_of_thumb_gb", "weights_gib_per_gpu", "overhead_gib_per_gpu", "kv_cache_gib_per_gpu",
+            "kv_bytes_per_token", "kv_cache_tokens", "max_concurrency", "fits", "rejected", "warnings"]
+
+
+def test_size_json_contract(capsys):
+    r = run(capsys, "size", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100", "--output", "json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert set(CONTRACT) <= set(data)
+    assert data["kv_bytes_per_token"] == 131072 and data["tensor_parallel_size"] == 1
+    assert data["schema_version"] == 1
+
+
+def test_size_table_shows_breakdown(capsys):
+    r = run(capsys, "size", "-m", "llama-3.1-70b", "-g", "a100-80gb")
+    assert r.code == 0
+    for word in ("weights", "KV cache", "activation", "budget", "rejected"):
+        assert word in r.out
+
+
+def test_size_yaml(capsys):
+    r = run(capsys, "size", "-m", "qwen3-8b", "-g", "l4", "-o", "yaml")
+    assert r.code == 0 and "kv_cache_tokens:" in r.out
+
+
+def test_params_b_alone_is_the_rule_of_thumb(capsys):
+    r = run(capsys, "size", "--params-b", "70", "--output", "json")
+    data = json.loads(r.out)
+    assert r.code == 0 and data["method"] == "rule-of-thumb" and data["rule_of_thumb_gb"] == 175.0
+
+
+def test_unlisted_gpu_by_memory(capsys):
+    r = run(capsys, "size", "-m", "llama-3.1-8b", "--gpu-memory-gib", "44", "-o", "json")
+    assert r.code == 0 and json.loads(r.out)["gpu_memory_gib"] == 44
+
+
+@pytest.mark.parametrize("args,field", [
+    (["--gpu", "h1000"], "--gpu"),
+    (["--gpu", "h100", "--max-model-len", "999999"], "--max-model-len"),
+    (["--gpu", "h100", "--tensor-parallel-size", "3"], "--tensor-parallel-size"),
+    (["--gpu", "h100", "--gpu-memory-utilization", "1.5"], "--gpu-memory-utilization"),
+    (["--gpu", "h100", "--gpu-memory-utilization", "-0.1"], "--gpu-memory-utilization"),
+    (["--gpu", "h100", "--quantization", "int3"], "--quantization"),
+    (["--gpu", "h100", "--vllm-version", "banana"], "--vllm-version"),
+    (["--gpu", "h100", "--output", "xml"], "--output"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, args, field):
+    r = run(capsys, "size", "--model", "llama-3.1-8b", *args)
+    assert r.code == 2
+    assert r.out == ""
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0] and "Traceback" not in r.err
+
+
+def test_unknown_model_hint(capsys):
+    r = run(capsys, "size", "--model", "lama-3.1-8b", "--gpu", "h100")
+    assert r.code == 2 and "did you mean" in r.err and "--model-config" in r.err
+
+
+def test_usage_errors_exit_2(capsys):
+    r = run(capsys, "size", "--no-such-flag")
+    assert r.code == 2 and "Traceback" not in r.err
+
+
+def test_version_and_catalog_listings(capsys):
+    r = run(capsys, "--version")
+    assert r.code == 0 and r.out.startswith("vllmkube ")
+    gpus = json.loads(run(capsys, "gpus", "--output", "json").out)
+    assert {"h100-80gb", "mi300x"} <= {g["key"] for g in gpus}
+    models = json.loads(run(capsys, "models", "-o", "json").out)
+    assert len(models) >= 30
+    assert "h100-80gb" in run(capsys, "gpus").out

@@ -1,0 +1,159 @@
+"""The sizing engine: memory arithmetic, vLLM's budget, the layout search and its reasons."""
+import pytest
+
+from vllmkube import catalog, sizing
+from vllmkube.errors import InputError
+from vllmkube.sizing import SizingOptions
+
+
+def plan(model, gpu, **opts):
+    return sizing.size(catalog.find_model(model), catalog.find_gpu(gpu), SizingOptions(**opts))
+
+
+def test_llama_8b_on_h100_matches_the_h100_startup_log():
+    # vllm PR #10511: H100 (79.22 GiB), utilization 0.90 -> 53.29 GiB for the KV cache
+    p = plan("meta-llama/Llama-3.1-8B-Instruct", "h100", gpu_memory_utilization=0.9)
+    assert p.kv_bytes_per_token == 131072
+    assert p.max_model_len == 8192 and p.tensor_parallel_size == 1 and p.fits
+    assert p.kv_cache_gib_per_gpu == pytest.approx(53.29, rel=0.05)
+    assert p.weights_gib_per_gpu == pytest.approx(14.96, rel=0.01)
+    # tokens follow from GiB, bytes per token and 16-token blocks
+    assert p.kv_cache_tokens % 16 == 0
+    assert p.kv_cache_tokens == pytest.approx(p.kv_cache_gib_per_gpu * 2**30 / 131072, rel=0.001)
+    assert p.max_concurrency == pytest.approx(p.kv_cache_tokens / 8192, rel=0.01)
+
+
+def test_70b_on_a100_80gb_picks_tp4_because_tp2_leaves_no_kv():
+    p = plan("llama-3.1-70b", "a100-80gb")
+    assert (p.tensor_parallel_size, p.pipeline_parallel_size, p.quantization) == (4, 1, None)
+    tried = {r.option: r.reason for r in p.rejected}
+    assert "exceed" in tried["16-bit TP1 PP1 (1 node)"]
+    assert "under 25% of the weights" in tried["16-bit TP2 PP1 (1 node)"]
+
+
+def test_deepseek_v3_on_h100_is_refused_at_16bit_and_fp8_with_reasons():
+    p = plan("deepseek-v3", "h100")
+    reasons = {r.option: r.reason for r in p.rejected}
+    assert any(o.startswith("16-bit") and "exceed" in r for o, r in reasons.items())
+    assert all("exceed" in reasons[f"FP8 TP{t} PP1 (1 node)"] for t in (1, 2, 4, 8))
+    landed_on_4bit = p.quantization in ("awq", "gptq") and p.nodes_per_replica == 1
+    landed_on_two_nodes = p.nodes_per_replica == 2
+    assert p.fits and (landed_on_4bit or landed_on_two_nodes)
+    if landed_on_4bit:
+        assert p.needs_prequantized_checkpoint and any("pre-quantized" in w for w in p.warnings)
+
+
+def test_fp8_tried_before_4bit_and_only_where_the_gpu_can():
+    p = plan("llama-3.1-70b", "l40s", max_model_len=4096)
+    labels = [r.option for r in p.rejected] + [f"chosen {p.quantization}"]
+    assert not any(label.startswith("AWQ") for label in labels[:-1]) or p.quantization == "awq"
+    assert p.quantization in ("fp8", None) or any(r.option.startswith("FP8") for r in p.rejected)
+    t4 = plan("llama-3.1-8b", "t4", max_model_len=4096)
+    assert not any(r.option.startswith("FP8") for r in t4.rejected) and t4.quantization != "fp8"
+
+
+def test_pipeline_parallel_halves_layers_and_kv_per_gpu():
+    one = plan("llama-3.1-70b", "h100", tensor_parallel_size=4, pipeline_parallel_size=1)
+    two = plan("llama-3.1-70b", "h100", tensor_parallel_size=4, pipeline_parallel_size=2)
+    assert two.kv_bytes_per_token_per_gpu == one.kv_bytes_per_token_per_gpu // 2
+    assert two.weights_gib_per_gpu < 0.6 * one.weights_gib_per_gpu
+    assert two.gpus_per_replica == 8
+
+
+def test_tensor_parallel_beyond_kv_heads_keeps_one_head_per_gpu():
+    # Qwen2.5-7B has 4 KV heads: at TP 4 one head per GPU; per-GPU KV bytes cannot drop below that
+    m = catalog.find_model("qwen2.5-7b")
+    assert m.num_kv_heads == 4
+    tp2 = plan("qwen2.5-7b", "h100", tensor_parallel_size=2)
+    tp4 = plan("qwen2.5-7b", "h100", tensor_parallel_size=4)
+    assert tp4.kv_bytes_per_token_per_gpu == m.num_layers * 2 * 1 * m.head_dim * 2
+    assert tp2.kv_bytes_per_token_per_gpu == 2 * tp4.kv_bytes_per_token_per_gpu
+
+
+def test_fp8_kv_cache_halves_bytes_per_token():
+    auto = plan("llama-3.1-8b", "h100")
+    fp8 = plan("llama-3.1-8b", "h100", kv_cache_dtype="fp8")
+    assert fp8.kv_bytes_per_token * 2 == auto.kv_bytes_per_token
+    assert fp8.kv_cache_tokens == pytest.approx(2 * auto.kv_cache_tokens, rel=0.01)
+
+
+def test_sliding_window_layers_keep_only_their_window():
+    # gemma-3: 5 of 6 layers use a 1024-token window; the hybrid manager (vLLM >= 0.10) keeps only
+    # window + batched tokens for them, older versions keep the whole context in every layer
+    m = catalog.find_model("gemma-3-27b")
+    assert m.attention == "sliding-window" and m.sliding_window == 1024
+    new = plan("gemma-3-27b", "h200", max_model_len=32768, vllm_version="0.33.0")
+    old = plan("gemma-3-27b", "h200", max_model_len=32768, vllm_version="0.9.0")
+    assert new.max_concurrency > 2 * old.max_concurrency
+    assert new.kv_bytes_per_token == old.kv_bytes_per_token  # the whole-model figure is unchanged
+
+
+def test_chunked_local_attention_llama4():
+    m = catalog.find_model("llama-4-scout")
+    assert m.attention == "chunked-local"
+    p = plan("llama-4-scout", "h100", max_model_len=65536)
+    full = plan("llama-4-scout", "h100", max_model_len=65536, vllm_version="0.9.0")
+    assert p.max_concurrency > 2 * full.max_concurrency  # 3 of 4 layers keep only the 8192-token chunk
+
+
+def test_mla_kv_is_replicated_across_tp():
+    p = plan("deepseek-v3", "h200", quantization="fp8", tensor_parallel_size=8)
+    assert p.kv_bytes_per_token_per_gpu == 61 * 576 * 2
+
+
+def test_moe_keeps_all_experts_resident():
+    m = catalog.find_model("mixtral-8x7b")
+    p = plan("mixtral-8x7b", "h100", tensor_parallel_size=2)
+    assert p.params_b == pytest.approx(46.7, rel=0.02) and p.active_params_b < 14
+    assert p.weights_gib_per_gpu == pytest.approx(p.params_b * 1e9 * 2 / 2**30 / 2, rel=0.02)
+    assert m.is_moe
+
+
+def test_awq_weights_are_about_a_quarter_plus_16bit_embeddings():
+    p16 = plan("qwen2.5-7b", "rtx-4090", quantization="none", tensor_parallel_size=1, max_model_len=4096)
+    awq = plan("qwen2.5-7b-awq", "rtx-4090", max_model_len=4096)
+    assert awq.quantization == "awq" and not awq.needs_prequantized_checkpoint
+    assert 0.3 < awq.weights_gib_per_gpu / p16.weights_gib_per_gpu < 0.4  # embeddings stay 16-bit
+
+
+def test_cuda_graph_estimate_depends_on_the_version():
+    new = plan("llama-3.1-8b", "h100", vllm_version="0.33.0")
+    old = plan("llama-3.1-8b", "h100", vllm_version="0.20.0")
+    eager = plan("llama-3.1-8b", "h100", vllm_version="0.33.0", enforce_eager=True)
+    assert new.cuda_graph_gib_per_gpu > 0 and old.cuda_graph_gib_per_gpu == 0 and eager.cuda_graph_gib_per_gpu == 0
+
+
+def test_does_not_fit_names_the_largest_max_model_len():
+    p = plan("llama-3.1-8b", "t4", tensor_parallel_size=1, quantization="none", dtype="float16", max_model_len=32768)
+    assert not p.fits
+    assert 0 < p.max_model_len_that_fits < 32768 or p.kv_cache_gib_per_gpu == 0
+    assert any("does not fit" in w for w in p.warnings)
+
+
+def test_min_concurrency_pushes_to_more_gpus():
+    one = plan("llama-3.1-8b", "l40s")
+    many = plan("llama-3.1-8b", "l40s", min_concurrency=one.max_concurrency * 1.5)
+    assert many.tensor_parallel_size > one.tensor_parallel_size
+    assert any("full-length requests" in r.reason for r in many.rejected)
+
+
+def test_rule_of_thumb_is_params_times_bytes_plus_25_percent():
+    r = sizing.rule_of_thumb(70, "16bit")
+    assert (r.weights_gb, r.rule_of_thumb_gb) == (140.0, 175.0)
+    assert plan("llama-3.1-8b", "h100").rule_of_thumb_gb == pytest.approx(8.03 * 2 * 1.25, abs=0.1)
+
+
+@pytest.mark.parametrize("opts,field", [
+    ({"max_model_len": 200000}, "--max-model-len"),
+    ({"tensor_parallel_size": 3}, "--tensor-parallel-size"),
+    ({"quantization": "fp8"}, "--quantization"),  # T4 has no FP8 in vLLM
+    ({"dtype": "bfloat16"}, "--dtype"),  # nor bfloat16
+])
+def test_impossible_requests_are_input_errors(opts, field):
+    with pytest.raises(InputError) as err:
+        plan("llama-3.1-8b", "t4", **opts)
+    assert str(err.value).startswith(field)
+
+
+def test_same_input_same_plan():
+    assert plan("qwen3-32b", "h100").model_dump_json() == plan("qwen3-32b", "h100").model_dump_json()
