@@ -72,3 +72,11 @@ def test_param_count_from_architecture_matches_sourced_count():
         m = catalog.find_model(name)
         computed = arch.param_split(m.model_copy(update={"params_b": None})).total / 1e9
         assert computed == pytest.approx(m.params_b, rel=0.03), name
+
+
+def test_generated_json_twin_is_up_to_date():
+    """data/catalog.json is generated from the YAML files: `python -m vllmkube.catalog` rebuilds it."""
+    from importlib import resources
+
+    committed = resources.files("vllmkube.data").joinpath("catalog.json").read_text(encoding="utf-8")
+    assert committed == catalog.build_json(), "run: python -m vllmkube.catalog"

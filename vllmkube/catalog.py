@@ -16,7 +16,7 @@ Quantization = Literal["fp8", "int8", "awq", "gptq", "mxfp4", "nvfp4"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class GpuEntry(_Strict):
@@ -109,11 +109,27 @@ class _ModelFile(_Strict):
     models: tuple[ModelEntry, ...]
 
 
-def _load_yaml(name: str) -> object:
+def _load(name: str) -> object:
+    """The catalogs are edited as YAML (data/*.yaml) and read from their generated JSON twin
+    (data/catalog.json, `python -m vllmkube.catalog` rebuilds it; a test fails when it is stale):
+    parsing YAML in pure Python would cost more than the rest of `vllmkube size`."""
+    import json
+
+    text = resources.files("vllmkube.data").joinpath("catalog.json").read_text(encoding="utf-8")
+    return json.loads(text)[name]
+
+
+def build_json() -> str:
+    """The JSON twin of the YAML catalogs, byte-for-byte deterministic."""
+    import json
+
     from ruamel.yaml import YAML
 
-    text = resources.files("vllmkube.data").joinpath(name).read_text(encoding="utf-8")
-    return YAML(typ="safe", pure=True).load(text)
+    data = {}
+    for name in ("gpus", "models"):
+        text = resources.files("vllmkube.data").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+        data[name] = YAML(typ="safe", pure=True).load(text)
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
 
 
 def _norm(text: str) -> str:
@@ -123,7 +139,7 @@ def _norm(text: str) -> str:
 @functools.cache
 def gpus() -> tuple[GpuEntry, ...]:
     try:
-        entries = _GpuFile.model_validate(_load_yaml("gpus.yaml")).gpus
+        entries = _GpuFile.model_validate(_load("gpus")).gpus
     except Exception as exc:  # a broken shipped file is our bug
         raise CatalogError(f"data/gpus.yaml is invalid: {exc}") from exc
     _check_unique((g.key, *g.aliases, *((g.product_label,) if g.product_label else ())) for g in entries)
@@ -133,7 +149,7 @@ def gpus() -> tuple[GpuEntry, ...]:
 @functools.cache
 def models() -> tuple[ModelEntry, ...]:
     try:
-        entries = _ModelFile.model_validate(_load_yaml("models.yaml")).models
+        entries = _ModelFile.model_validate(_load("models")).models
     except Exception as exc:
         raise CatalogError(f"data/models.yaml is invalid: {exc}") from exc
     _check_unique((m.id, *m.aliases) for m in entries)
@@ -214,3 +230,11 @@ def find_model(name: str) -> ModelEntry:
     close = difflib.get_close_matches(key.split("/")[-1], sorted({m.id.split("/")[-1].lower() for m in models()}), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise InputError("--model", f"unknown model {name!r}", f"{hint}see `vllmkube models`, or pass --model-config PATH to a config.json")
+
+
+if __name__ == "__main__":  # python -m vllmkube.catalog: rebuild data/catalog.json from the YAML files
+    from pathlib import Path
+
+    target = Path(__file__).parent / "data" / "catalog.json"
+    target.write_text(build_json(), encoding="utf-8")
+    print(f"wrote {target}")

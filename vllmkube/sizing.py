@@ -58,7 +58,7 @@ MAX_NODES = 8
 class SizingOptions(BaseModel):
     """What the user asked for. None means "choose for me"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_model_len: int | None = Field(default=None, gt=0)
     gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1)
@@ -85,7 +85,7 @@ class Rejection(BaseModel):
 class SizingPlan(BaseModel):
     """The memory plan. Field names are the JSON contract of `size --output json`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     schema_version: int = SCHEMA_VERSION
     model: str
@@ -417,7 +417,7 @@ def _plan(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, v: versions.VllmVersio
 class RuleOfThumb(BaseModel):
     """`--params-b` alone: the rule of thumb, labelled as such."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     schema_version: int = SCHEMA_VERSION
     method: Literal["rule-of-thumb"] = "rule-of-thumb"

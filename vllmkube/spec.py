@@ -21,7 +21,7 @@ def flag(field: str) -> str:
 
 
 class SizeSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model: str | None = Field(default=None, description="catalog id or Hugging Face id (see `vllmkube models`)")
     model_config_path: str | None = Field(default=None, description="config.json or model folder, for any model")
