@@ -42,6 +42,7 @@ class Trigger:
     threshold: str
     metric_type: str  # AverageValue | Value
     activation_threshold: str | None = None
+    ignore_null_values: bool = True  # KEDA's default: an empty result reads as 0
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,13 @@ class DeploymentPlan:
     max_replicas: int
     idle_replicas: int | None
     cooldown_s: int | None
+    initial_cooldown_s: int | None
     polling_s: int
     scale_down_window_s: int
     scale_down_policy: tuple[str, int, int]  # type, value, period
     scale_up_policies: list[tuple[str, int, int]]
     triggers: list[Trigger]
-    fallback: tuple[int, int] | None  # (failureThreshold, replicas)
+    fallback: tuple[int, int, str] | None  # (failureThreshold, replicas, behavior)
     prometheus_url: str
     trigger_auth: tuple[str, str] | None  # (secret, key) bearer token
     # monitoring
@@ -216,7 +218,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         if extra.split("=")[0] == "--disable-log-stats":
             raise InputError("--extra-arg", "--disable-log-stats also turns off the Prometheus metrics autoscaling needs", "drop it")
 
-    budget_s = _probe_budget_s(sizing.weights_gib_total, spec.load_rate_gib_s)
+    budget_s = _probe_budget_s(sizing.checkpoint_gib, spec.load_rate_gib_s)  # what is read from the PVC
     startup = Probe("/health", 10, 5, math.ceil(budget_s / 10))
     env: list[dict[str, Any]] = [
         {"name": "HF_HUB_OFFLINE", "value": "1"},  # weights come from the PVC, never from the Hub at start-up
@@ -231,12 +233,12 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     ]
     shm_gib = 2 * gpus if gpus > 1 else 0  # NCCL needs /dev/shm beyond the container's 64 MiB for TP > 1
     shm_gib = min(shm_gib, 16)
-    memory_gib = 8 + 0.1 * sizing.weights_gib_total + 2 * gpus  # API server, tokenizer, workers, loading buffers
+    memory_gib = 8 + 0.1 * sizing.checkpoint_gib + 2 * gpus  # API server, tokenizer, workers, loading buffers
     cpu = 2 + 2 * gpus
     grace = PRESTOP_SLEEP_S + spec.drain_seconds + 15
     place = placement(gpu, spec.cloud, spec.capacity)
     warnings += place.warnings
-    pvc_gib = spec.pvc_size or _gi(sizing.weights_gib_total * 1.2 + 5)
+    pvc_gib = spec.pvc_size or _gi(sizing.checkpoint_gib * 1.2 + 5)  # the download, plus headroom
     hf_token = _secret_ref(spec.hf_token_secret, "HF_TOKEN") if spec.hf_token_secret else None
     downloader_env = [
         {"name": "REPO_ID", "value": repo},
@@ -252,9 +254,12 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     # autoscaling
     scale_to_zero = spec.scale_to_zero
     if scale_to_zero:
-        warnings.append(f"scale to zero: the first request after idle waits for a cold start (up to {budget_s}s)")
+        warnings.append(f"scale to zero: the first request after idle waits for a cold start (up to {budget_s}s); "
+                        "the gateway must hold or retry it that long")
     trig = triggers(spec, v, ns, served, sizing)
-    fallback = (3, spec.fallback_replicas or spec.min_replicas) if not scale_to_zero else None
+    # While Prometheus cannot be read, never scale down (fallback_replicas 0 leaves fallback out).
+    fallback = None if spec.fallback_replicas == 0 else (
+        3, spec.fallback_replicas or spec.min_replicas, "currentReplicasIfHigher")
     trigger_auth = _secret_ref(spec.prometheus_auth_secret, "token") if spec.prometheus_auth_secret else None
 
     monitor_labels = dict(labels, release=spec.prometheus_release)
@@ -271,6 +276,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         downloader_env=downloader_env,
         min_replicas=spec.min_replicas, max_replicas=spec.max_replicas,
         idle_replicas=0 if scale_to_zero else None, cooldown_s=max(300, spec.scale_down_window_s) if scale_to_zero else None,
+        initial_cooldown_s=budget_s if scale_to_zero else None,
         polling_s=15, scale_down_window_s=spec.scale_down_window_s, scale_down_policy=("Pods", 1, 120),
         scale_up_policies=[("Pods", 2, 60), ("Percent", 100, 60)], triggers=trig, fallback=fallback,
         prometheus_url=spec.prometheus_url, trigger_auth=trigger_auth,

@@ -109,6 +109,7 @@ class SizingPlan(BaseModel):
     active_params_b: float
     rule_of_thumb_gb: float
     weights_gib_total: float
+    checkpoint_gib: float  # what is downloaded: FP8-on-load still downloads the 16-bit checkpoint
     weights_gib_per_gpu: float
     activation_gib_per_gpu: float
     non_torch_gib_per_gpu: float
@@ -403,6 +404,7 @@ def _plan(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, v: versions.VllmVersio
         params_b=round(params / 1e9, 2), active_params_b=round(arch.active_params(m) / 1e9, 2),
         rule_of_thumb_gb=round(params / 1e9 * bpp * 1.25, 1),
         weights_gib_total=round(b.weights_total / GIB, 2), weights_gib_per_gpu=round(b.weights_gpu / GIB, 2),
+        checkpoint_gib=round(_weights_bytes(m, Layout(1, 1, precision if needs_ckpt or quant_flag is None else ckpt), 1)[0] / GIB, 2),
         activation_gib_per_gpu=round(b.activation / GIB, 2), non_torch_gib_per_gpu=round(b.non_torch / GIB, 2),
         cuda_graph_gib_per_gpu=round(b.cuda_graph / GIB, 2),
         overhead_gib_per_gpu=round((b.activation + b.non_torch + b.cuda_graph) / GIB, 2),

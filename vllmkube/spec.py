@@ -16,8 +16,20 @@ from .errors import InputError
 from .sizing import KvCacheDtype, QuantizationChoice, SizingOptions
 
 
+# config-file key / field name -> flag, where they differ
+_FLAG_NAMES = {"model_config_path": "--model-config", "scale_down_window_s": "--scale-down-window",
+               "allow_from_namespaces": "--allow-from-namespace", "extra_args": "--extra-arg",
+               "enable_prefix_caching": "--prefix-caching", "enable_chunked_prefill": "--chunked-prefill"}
+
+
 def flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
+    return _FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
+def config_key(key: str) -> str:
+    """Config files may spell keys like flags (max-model-len) or fields (max_model_len)."""
+    k = key.replace("-", "_")
+    return "model_config_path" if k == "model_config" else k
 
 
 class SizeSpec(BaseModel):
@@ -65,7 +77,11 @@ def build(cls: type[BaseModel], values: dict[str, Any]) -> Any:
         field = flag(loc[0]) if loc else "input"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            raise InputError(".".join(loc), "unknown key", f"see `vllmkube schema` for the keys") from None
+            import difflib
+
+            close = difflib.get_close_matches(loc[-1], list(cls.model_fields), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError(".".join(loc), "unknown key", f"{hint}see `vllmkube schema` for the keys") from None
         if not loc:
             raise InputError("input", msg) from None
         raise InputError(field, msg, _hint(cls, loc[0])) from None
@@ -148,11 +164,14 @@ class RenderSpec(SizeSpec):
     cloud: Cloud = "generic"
     min_replicas: int = Field(default=1, ge=1, le=1000)
     max_replicas: int = Field(default=4, ge=1, le=1000)
-    scale_to_zero: bool = Field(default=False, description="let KEDA scale to 0 when idle (cold starts!)")
+    scale_to_zero: bool = Field(default=False, description="let KEDA scale to 0 when idle (cold starts!); needs activation_query")
+    activation_query: str | None = Field(default=None, min_length=1, description="PromQL that wakes a service scaled to "
+                                         "zero: your gateway's or ingress' request rate for it (> 0 means traffic)")
     queue_threshold: float | None = Field(default=None, gt=0, description="waiting requests per replica that add a replica")
     kv_cache_threshold: float = Field(default=0.8, gt=0, le=1, description="average KV-cache usage that adds replicas")
     scale_down_window_s: int = Field(default=300, ge=0, le=3600, description="HPA scale-down stabilization window")
-    fallback_replicas: int | None = Field(default=None, ge=1, description="replicas while Prometheus is unreachable")
+    fallback_replicas: int | None = Field(default=None, ge=0, description="replicas while Prometheus is unreachable "
+                                          "(default min_replicas; 0 leaves fallback out)")
     prometheus_url: str = Field(default="http://prometheus-operated.monitoring.svc:9090", pattern=r"^https?://\S+$")
     prometheus_release: str = Field(default="kube-prometheus-stack", description="`release` label kube-prometheus-stack selects")
     prometheus_namespace: str = Field(default="monitoring", description="namespace Prometheus scrapes from")

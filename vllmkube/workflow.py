@@ -48,7 +48,9 @@ def load_config(path: str) -> dict:
         return {}
     if not isinstance(data, dict):
         raise InputError("-f", f"{path} must be a mapping of option: value", "see `vllmkube init`")
-    return {str(k): _plain(v) for k, v in data.items()}
+    from .spec import config_key
+
+    return {config_key(str(k)): _plain(v) for k, v in data.items()}
 
 
 def _plain(value):
