@@ -1,0 +1,312 @@
+"""PrometheusRule: promtool checks every rule, and each alert fires when it should and
+stays silent when it should not, over synthetic vLLM series of the rendered version.
+
+One `promtool check rules` and one `promtool test rules` process for the whole module.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from promtool_harness import (Case, Exporter, Pod, all_promql, check_rules, expected_alert, render, rules_by_name,
+                              run, series, write_rules_file)
+
+from vllmkube import observability
+from vllmkube.versions import NEWEST_VLLM
+
+REPO = Path(__file__).resolve().parent.parent
+NS, MODEL, RELEASE = "llm", "llama", "llama"
+BASE = dict(model="llama-3.1-8b", gpu="h100", namespace=NS, name=RELEASE, served_model_name=MODEL, queue_threshold=10,
+            max_replicas=4)
+GATEWAY = f'sum(rate(nginx_ingress_controller_requests{{namespace="{NS}"}}[2m]))'
+RENDERS = {
+    "newest": dict(BASE),
+    "0.10.2": dict(BASE, vllm_version="0.10.2"),
+    "0.8.5": dict(BASE, vllm_version="0.8.5"),
+    "relaxed-slo": dict(BASE, slo_ttft_p99="5s", slo_itl_p99="300ms"),
+    "zero": dict(BASE, scale_to_zero=True, activation_query=GATEWAY),
+    "podmonitor": dict(BASE, monitor="podmonitor"),
+}
+STEPS = 160  # 40 minutes of 15 s samples
+OUT = {"namespace": NS, "model_name": MODEL}  # labels of the per-service alert expressions
+
+# ------------------------------------------------------------------ synthetic clusters
+
+
+@dataclass
+class Cluster:
+    """vLLM pods of one version: what each pod's series do over time."""
+
+    version: str
+    pods: int = 2
+    model: str = MODEL
+    waiting: str = f"0x{STEPS}"
+    kv: str = f"0.3x{STEPS}"
+    preemptions: str = f"0+0x{STEPS}"
+    ttft: dict | None = None  # per-step observations per bucket
+    itl: dict | None = None
+    up: str = f"1x{STEPS}"
+    job: str = RELEASE
+    extra: tuple = ()
+
+    def series(self) -> list[dict]:
+        ex = Exporter(self.version)
+        out = list(self.extra)
+        for i in range(self.pods):
+            pod = Pod(f"{RELEASE}-{i}", NS, self.model, self.job)
+            out += ex.gauge("queue", pod, self.waiting) + ex.gauge("running", pod, f"4x{STEPS}")
+            out += ex.gauge("kv_usage", pod, self.kv) + ex.counter("preemptions", pod, self.preemptions)
+            out += ex.histogram("ttft", pod, self.ttft or {"0.5": 10, "1": 0, "2.5": 0, "5": 0, "+Inf": 0}, STEPS)
+            out += ex.histogram("itl", pod, self.itl or {"0.025": 10, "0.05": 0, "0.1": 0, "0.25": 0, "+Inf": 0}, STEPS)
+            out.append(series("up", self.up if i == 0 else f"1x{STEPS}", namespace=NS, job=self.job, pod=pod.name,
+                              instance=f"{pod.name}:8000"))
+        return out
+
+
+SLOW_TTFT = {"0.5": 0, "1": 0, "2.5": 0, "5": 10, "+Inf": 0}  # all in (2.5, 5]: p99 = 4.975 s
+SLOW_ITL = {"0.025": 0, "0.05": 0, "0.1": 0, "0.25": 10, "+Inf": 0}  # all in (0.1, 0.25]: p99 = 248.5 ms
+
+
+def other_model(version: str, **kw) -> tuple:
+    """A second model's pods in the same namespace, doing badly on every signal."""
+    bad = Cluster(version, model="mistral", waiting=f"80x{STEPS}", kv=f"0.99x{STEPS}", preemptions=f"0+9x{STEPS}",
+                  ttft=SLOW_TTFT, itl=SLOW_ITL, job="mistral", **kw)
+    return tuple(s for s in bad.series() if not s["series"].startswith("up{"))
+
+
+def ksm(current: int, max_: int) -> tuple:
+    hpa = dict(namespace=NS, horizontalpodautoscaler=f"keda-hpa-{RELEASE}")
+    return (series("kube_horizontalpodautoscaler_status_current_replicas", f"{current}x{STEPS}", **hpa),
+            series("kube_horizontalpodautoscaler_spec_max_replicas", f"{max_}x{STEPS}", **hpa))
+
+
+# ------------------------------------------------------------------ the cases
+
+@dataclass
+class AlertCase:
+    name: str
+    render: str  # key of RENDERS
+    alert: str
+    cluster: Callable[[str], list[dict]]  # version -> input series
+    fires: dict | None  # output labels of the expression when it fires; None = silent
+    value: str | None = None  # how $value renders in the annotations
+    eval_after_for: str = "5m"  # evaluated this long after the rule's `for`
+    exporter: str | None = None  # vLLM version of the pods (default: the render's)
+
+
+def _c(**kw) -> Callable[[str], list[dict]]:
+    return lambda version: Cluster(version, **kw).series()
+
+
+CASES = [
+    AlertCase("ttft-slow", "newest", "VllmTTFTP99AboveSLO", _c(ttft=SLOW_TTFT), OUT, "4.975s"),
+    AlertCase("ttft-slow-0.10.2", "0.10.2", "VllmTTFTP99AboveSLO", _c(ttft=SLOW_TTFT), OUT, "4.975s"),
+    AlertCase("ttft-fast", "newest", "VllmTTFTP99AboveSLO", _c(), None),
+    AlertCase("ttft-slow-other-model", "newest", "VllmTTFTP99AboveSLO", lambda v: Cluster(v, extra=other_model(v)).series(), None),
+    AlertCase("ttft-slow-within-relaxed-slo", "relaxed-slo", "VllmTTFTP99AboveSLO", _c(ttft=SLOW_TTFT), None),
+    AlertCase("itl-slow", "newest", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL), OUT, "248.5ms"),
+    AlertCase("itl-slow-0.10.2", "0.10.2", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL), OUT, "248.5ms"),
+    AlertCase("itl-fast", "newest", "VllmITLP99AboveSLO", _c(), None),
+    AlertCase("itl-slow-within-relaxed-slo", "relaxed-slo", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL), None),
+    AlertCase("kv-full", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}"), OUT, "95%"),
+    AlertCase("kv-full-0.8.5", "0.8.5", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}"), OUT, "95%"),
+    AlertCase("kv-85", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.85x{STEPS}"), None),
+    AlertCase("kv-full-3-minutes", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.95x12 0.5x{STEPS - 13}"), None),
+    AlertCase("kv-full-other-model", "newest", "VllmKVCacheNearlyFull", lambda v: Cluster(v, extra=other_model(v)).series(), None),
+    AlertCase("preempting", "newest", "VllmPreemptionRateHigh", _c(pods=1, preemptions=f"0+1.5x{STEPS}"), OUT, "0.10"),
+    AlertCase("preempting-rarely", "newest", "VllmPreemptionRateHigh", _c(preemptions=f"0+0.15x{STEPS}"), None),
+    AlertCase("queue-per-replica-high", "newest", "VllmQueueDepthPerReplicaHigh", _c(waiting=f"25x{STEPS}"), OUT, "25.0"),
+    # 30 waiting in total is over 20, but 15 per replica is not
+    AlertCase("queue-total-high-per-replica-ok", "newest", "VllmQueueDepthPerReplicaHigh", _c(waiting=f"15x{STEPS}"), None),
+    AlertCase("queue-high-5-minutes", "newest", "VllmQueueDepthPerReplicaHigh", _c(waiting=f"25x20 0x{STEPS - 21}"), None),
+    AlertCase("target-down", "newest", "VllmTargetDown", _c(up=f"0x{STEPS}"), {"namespace": NS, "pod": f"{RELEASE}-0"}, "0"),
+    AlertCase("target-restarted", "newest", "VllmTargetDown", _c(up=f"0x20 1x{STEPS - 21}"), None),
+    AlertCase("target-absent", "newest", "VllmTargetAbsent",
+              lambda v: [series("up", f"1x{STEPS}", namespace=NS, job="other", pod="x")], {"namespace": NS, "job": RELEASE}),
+    AlertCase("target-present", "newest", "VllmTargetAbsent", _c(), None),
+    AlertCase("podmonitor-target-present", "podmonitor", "VllmTargetAbsent", _c(job=f"{NS}/{RELEASE}"), None),
+    AlertCase("podmonitor-target-absent", "podmonitor", "VllmTargetAbsent", _c(), {"namespace": NS, "job": f"{NS}/{RELEASE}"}),
+    AlertCase("zero-scaled-to-zero", "zero", "VllmTargetAbsent",
+              lambda v: [series("kube_deployment_spec_replicas", f"0x{STEPS}", namespace=NS, deployment=RELEASE)], None),
+    AlertCase("zero-wanted-but-absent", "zero", "VllmTargetAbsent",
+              lambda v: [series("kube_deployment_spec_replicas", f"1x{STEPS}", namespace=NS, deployment=RELEASE)],
+              {"namespace": NS, "job": RELEASE}),
+    AlertCase("scaler-metrics-present", "newest", "VllmScalerMetricsAbsent", _c(), None),
+    AlertCase("scaler-metrics-wrong-served-name", "newest", "VllmScalerMetricsAbsent", _c(model="meta-llama/x"), OUT),
+    # rendered for 0.8.5 (gpu_cache_usage_perc), the pods run the newest vLLM: the scaler sees nothing
+    AlertCase("scaler-metrics-version-mismatch", "0.8.5", "VllmScalerMetricsAbsent", _c(), OUT, exporter=NEWEST_VLLM),
+    AlertCase("at-max-queue-grows", "newest", "VllmAutoscalerAtMaxWhileQueueGrows",
+              lambda v: Cluster(v, waiting=f"0+1x{STEPS}", extra=ksm(4, 4)).series(), {}, eval_after_for="15m"),
+    AlertCase("at-max-queue-flat", "newest", "VllmAutoscalerAtMaxWhileQueueGrows",
+              lambda v: Cluster(v, waiting=f"50x{STEPS}", extra=ksm(4, 4)).series(), None, eval_after_for="15m"),
+    AlertCase("below-max-queue-grows", "newest", "VllmAutoscalerAtMaxWhileQueueGrows",
+              lambda v: Cluster(v, waiting=f"0+1x{STEPS}", extra=ksm(2, 4)).series(), None, eval_after_for="15m"),
+]
+
+
+def _minutes(d: str) -> float:
+    m = re.fullmatch(r"(\d+)([smh])", d)
+    assert m, d
+    return int(m.group(1)) * {"s": 1 / 60, "m": 1, "h": 60}[m.group(2)]
+
+
+def _version(render_key: str) -> str:
+    return RENDERS[render_key].get("vllm_version", NEWEST_VLLM)
+
+
+def alert_case(c: AlertCase, docs, rules_file: Path, name: str | None = None, exporter: str | None = None) -> Case:
+    rule = rules_by_name(docs)[c.alert]
+    eval_m = _minutes(rule.get("for", "0s")) + _minutes(c.eval_after_for)
+    assert eval_m * 60 < STEPS * 15, "evaluate inside the synthetic series"
+    case = Case(name or c.name, c.cluster(exporter or c.exporter or _version(c.render)), [rules_file])
+    exp = [] if c.fires is None else [expected_alert(rule, c.fires, c.value)]
+    case.alert(c.alert, f"{round(eval_m * 60)}s", exp)
+    return case
+
+
+def _mutated_rules(docs, alert: str, edit: Callable[[str], str]) -> dict:
+    docs = copy.deepcopy(docs)
+    for g in docs["PrometheusRule"][0]["spec"]["groups"]:
+        for r in g["rules"]:
+            if r.get("alert") == alert:
+                r["expr"] = edit(r["expr"])
+    return docs
+
+
+# name -> (case to run, how to change the docs or the pods)
+MUTANTS = {
+    # p99 per pod instead of over the service: the alert gets pod labels and fires per pod
+    "ttft-p99-not-aggregated": ("ttft-slow", lambda d: _mutated_rules(
+        d, "VllmTTFTP99AboveSLO", lambda e: e.replace("sum by (namespace, model_name, le) (", "(")), None),
+    # rules rendered for the newest vLLM, pods on 0.10.2 (no inter_token_latency_seconds yet)
+    "itl-newest-rules-on-0.10.2-pods": ("itl-slow", None, "0.10.2"),
+    # queue alert on the total instead of per replica
+    "queue-not-per-replica": ("queue-total-high-per-replica-ok", lambda d: _mutated_rules(
+        d, "VllmQueueDepthPerReplicaHigh", lambda e: e.split(" / on ")[0] + " > 20"), None),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    return {k: render(**v)[1] for k, v in RENDERS.items()}
+
+
+@pytest.fixture(scope="module")
+def rules_files(rendered, tmp_path_factory):
+    d = tmp_path_factory.mktemp("rules")
+    return {k: write_rules_file(docs, d / f"{k}.rules.json") for k, docs in rendered.items()}
+
+
+@pytest.fixture(scope="module")
+def alert_results(promtool, rendered, rules_files, tmp_path_factory):
+    work = tmp_path_factory.mktemp("alerts")
+    cases = [alert_case(c, rendered[c.render], rules_files[c.render]) for c in CASES]
+    by_name = {c.name: c for c in CASES}
+    for name, (base, mutate, exporter) in MUTANTS.items():
+        c = by_name[base]
+        docs = mutate(rendered[c.render]) if mutate else rendered[c.render]
+        path = write_rules_file(docs, work / f"mutant-{name}.rules.json") if mutate else rules_files[c.render]
+        cases.append(alert_case(c, docs, path, name=f"mutant-{name}", exporter=exporter))
+    return run(promtool, cases, work)
+
+
+def test_every_alert_has_a_firing_and_a_silent_case():
+    fired = {c.alert for c in CASES if c.fires is not None}
+    silent = {c.alert for c in CASES if c.fires is None}
+    assert fired == silent == set(observability.alert_names())
+
+
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_alert(alert_results, case):
+    result = alert_results[case]
+    assert result.ok, result.output
+
+
+@pytest.mark.parametrize("mutant", list(MUTANTS))
+def test_harness_catches_broken_alerts(alert_results, mutant):
+    result = alert_results[f"mutant-{mutant}"]
+    assert not result.ok, f"{mutant} passed:\n{result.output}"
+    assert any(f.what.startswith("alertname") for f in result.failures)
+
+
+# ------------------------------------------------------------------ promtool check rules, every PromQL
+
+def test_rendered_rules_pass_promtool_check(promtool, rendered, rules_files, tmp_path):
+    # every other PromQL of the output (scaler queries, dashboard targets) as recording rules
+    extra = []
+    for key, docs in rendered.items():
+        rules = [{"record": f"check:{i}", "expr": expr} for i, (_, expr) in enumerate(all_promql(docs))]
+        extra.append(tmp_path / f"{key}.all.json")
+        extra[-1].write_text(json.dumps({"groups": [{"name": key, "rules": rules}]}))
+    for path in [*rules_files.values(), *extra]:
+        out = check_rules(promtool, path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "SUCCESS" in out.stdout
+
+
+def test_a_hostile_served_model_name_stays_valid_promql(promtool, tmp_path):
+    _, docs = render(**{**BASE, "served_model_name": 'team "a" {{ x }} \\ b'})
+    path = write_rules_file(docs, tmp_path / "hostile.json")
+    out = check_rules(promtool, path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert all('model_name="team \\"a\\" {{ x }} \\\\ b"' in e for o, e in all_promql(docs) if "vllm:" in e
+               and o.startswith("scaler"))
+
+
+def test_check_rules_rejects_a_broken_rule(promtool, rendered, tmp_path):
+    """The check is not a rubber stamp: an unbalanced expression fails it."""
+    docs = _mutated_rules(rendered["newest"], "VllmKVCacheNearlyFull", lambda e: e + ")")
+    out = check_rules(promtool, write_rules_file(docs, tmp_path / "broken.json"))
+    assert out.returncode != 0
+
+
+# ------------------------------------------------------------------ rule shape and runbook
+
+def test_alerts_carry_for_severity_summary_description_runbook(rendered):
+    rules = rules_by_name(rendered["newest"])
+    assert {n for n, r in rules.items() if "alert" in r} == set(observability.alert_names())
+    hpa = rendered["newest"]["ScaledObject"][0]["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["name"]
+    assert f'horizontalpodautoscaler="{hpa}"' in rules["VllmAutoscalerAtMaxWhileQueueGrows"]["expr"]
+    for name in observability.alert_names():
+        r = rules[name]
+        assert r["for"] and r["labels"]["severity"] in ("warning", "critical")
+        assert r["annotations"]["summary"] and r["annotations"]["description"]
+        assert r["annotations"]["runbook_url"].endswith(f"docs/runbook.md#{name.lower()}")
+    assert rules["VllmPreemptionRateHigh"]["for"] == "30s" and "> 0.05" in rules["VllmPreemptionRateHigh"]["expr"]
+    assert "> 0.9" in rules["VllmKVCacheNearlyFull"]["expr"]
+    for slo in ("VllmTTFTP99AboveSLO", "VllmITLP99AboveSLO"):
+        assert rules[slo]["expr"].startswith("histogram_quantile(0.99, sum by (namespace, model_name, le) (rate(")
+    relaxed = rules_by_name(rendered["relaxed-slo"])
+    assert relaxed["VllmTTFTP99AboveSLO"]["expr"].endswith("> 5")
+    assert relaxed["VllmITLP99AboveSLO"]["expr"].endswith("> 0.3")
+
+
+def test_recording_rules_are_per_service(rendered):
+    groups = rendered["newest"]["PrometheusRule"][0]["spec"]["groups"]
+    records = [r for g in groups for r in g["rules"] if "record" in r]
+    assert len(records) >= 10
+    for r in records:
+        assert f'namespace="{NS}",model_name="{MODEL}"' in r["expr"], r["record"]
+        assert "by (namespace, model_name" in r["expr"], r["record"]
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub heading anchors: lowercase, spaces to '-', punctuation dropped."""
+    out = set()
+    for line in markdown.splitlines():
+        m = re.match(r"#{1,6}\s+(.*)", line)
+        if m:
+            out.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+    return out
+
+
+def test_runbook_has_a_section_per_alert(rendered):
+    anchors = _anchors((REPO / "docs" / "runbook.md").read_text(encoding="utf-8"))
+    for r in rules_by_name(rendered["newest"]).values():
+        if "alert" in r:
+            assert r["annotations"]["runbook_url"].split("#", 1)[1] in anchors, r["alert"]
