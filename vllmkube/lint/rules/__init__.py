@@ -1,0 +1,12 @@
+"""The vLLM rule layer: each module checks one family of mistakes on the whole bundle."""
+from __future__ import annotations
+
+from ..bundle import Bundle
+from . import keda, pods, refs, versions
+
+CHECKS = (keda.check, versions.check, refs.check, pods.check)
+
+
+def run(bundle: Bundle) -> None:
+    for check in CHECKS:
+        check(bundle)

@@ -1,0 +1,172 @@
+"""What the deployed vLLM version accepts and exports, read from the image tag.
+
+Metric names come from ``vllmkube.metrics`` (exported(), replacement()) and flags from
+``vllmkube.flags`` (accepts(), describe()): the same tables render uses.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator
+
+from ... import flags, metrics, versions
+from ..bundle import Bundle, Server, image_is_vllm, image_tag, same_namespace, selector_matches
+from ..documents import Document, as_dict, as_list, dig
+from ..promqlshape import PromQLError, metric_name, parse, selectors
+
+_VLLM_METRIC = re.compile(r"vllm:[A-Za-z0-9_:]+")
+_SUFFIXES = ("_bucket", "_sum", "_count")
+FLOATING_TAGS = (None, "latest", "nightly")
+
+
+def check(b: Bundle) -> None:
+    for s in b.servers:
+        if s.version is None:
+            b.report("vllm-version-unknown", s.doc, s.cpath + ("image",),
+                     f"{s.version_problem}; metric-name and flag checks for this vLLM server are skipped",
+                     f"use a release tag, e.g. vllm/vllm-openai:v{versions.NEWEST_VLLM}")
+        else:
+            _flags(b, s)
+        _log_stats(b, s)
+    _images(b)
+    _metrics(b)
+
+
+def _flags(b: Bundle, s: Server) -> None:
+    for arg in s.inv.args:
+        if flags.accepts(arg.flag, s.version) is not False:
+            continue
+        f = flags.describe(arg.flag)
+        if s.version.at_least(f.until):
+            why, fix = f"removed in {f.until}", f"remove {arg.flag}" + (f" ({f.note})" if f.note else "")
+        else:
+            why, fix = f"added in {f.since}", f"remove {arg.flag}, or use vLLM {f.since} or newer"
+        b.report("vllm-flag-rejected", s.doc, arg.path,
+                 f"vLLM {s.version} (image {s.image}) rejects {arg.flag}, {why}: the server exits at start-up",
+                 fix)
+
+
+def _log_stats(b: Bundle, s: Server) -> None:
+    arg = s.inv.find("--disable-log-stats")
+    if arg is None:
+        return
+    readers = [so.ref for so in b.of("ScaledObject", "HorizontalPodAutoscaler")
+               if (so.get("spec", "scaleTargetRef", "name") == s.doc.name and same_namespace(so.namespace, s.doc.namespace))]
+    readers += [d.ref for d in b.of("PodMonitor") if selector_matches(d.get("spec", "selector"), s.pod.labels)
+                and same_namespace(d.namespace, s.doc.namespace)]
+    readers += [d.ref for d in b.of("ServiceMonitor", "PrometheusRule") if same_namespace(d.namespace, s.doc.namespace)]
+    if readers:
+        note = flags.describe("--disable-log-stats").note
+        b.report("vllm-disable-log-stats", s.doc, arg.path,
+                 f"--disable-log-stats {note}; {', '.join(readers[:3])} read{'s' if len(readers) == 1 else ''} them",
+                 "remove --disable-log-stats")
+
+
+def _images(b: Bundle) -> None:
+    for pod in b.pods:
+        for cpath, c in pod.containers(init=True):
+            image = str(c.get("image") or "")
+            if not image or "@" in image:
+                continue
+            tag = image_tag(image)
+            if tag not in FLOATING_TAGS:
+                continue
+            what = f"floats (:{tag})" if tag else "has no tag (that means :latest)"
+            example = f", e.g. vllm/vllm-openai:v{versions.NEWEST_VLLM}" if image_is_vllm(image) else ""
+            b.report("image-not-pinned", pod.doc, cpath + ("image",),
+                     f"image {image!r} {what}: each node may pull a different build",
+                     f"pin a version tag or an @sha256 digest{example}")
+
+
+# ----------------------------------------------------------------------------- metric names
+def _expressions(b: Bundle) -> Iterator[tuple[Document, tuple, str, list[Server] | None]]:
+    """(document, path, PromQL, servers it is about or None to infer from the query)."""
+    for so in b.of("ScaledObject"):
+        target = so.get("spec", "scaleTargetRef", "name")
+        kind = so.get("spec", "scaleTargetRef", "kind") or "Deployment"
+        workload = b.find(kind, str(target), so.namespace) if target else None
+        servers = b.servers_of(workload) if workload is not None else None
+        for i, t in enumerate(as_list(so.get("spec", "triggers"))):
+            q = dig(t, "metadata", "query")
+            if isinstance(q, str):
+                yield so, ("spec", "triggers", i, "metadata", "query"), q, servers or None
+    for pr in b.of("PrometheusRule"):
+        for gi, g in enumerate(as_list(pr.get("spec", "groups"))):
+            for ri, r in enumerate(as_list(dig(g, "rules"))):
+                if isinstance(r, dict) and isinstance(r.get("expr"), str):
+                    yield pr, ("spec", "groups", gi, "rules", ri, "expr"), r["expr"], None
+    for cm in b.of("ConfigMap"):
+        for key, value in as_dict(cm.get("data")).items():
+            if isinstance(value, str) and value.lstrip().startswith("{") and "vllm:" in value:
+                try:
+                    exprs = list(_dashboard_exprs(json.loads(value)))
+                except ValueError:
+                    exprs = [value]  # not JSON after all: the names are still found in the text
+                for expr in exprs:
+                    yield cm, ("data", key), expr, None
+
+
+def _dashboard_exprs(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "expr" and isinstance(v, str):
+                yield v
+            else:
+                yield from _dashboard_exprs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _dashboard_exprs(v)
+
+
+def _names_and_scope(expr: str) -> tuple[list[str], str | None, str | None]:
+    try:
+        node = parse(expr)
+    except PromQLError:
+        return sorted(set(_VLLM_METRIC.findall(expr))), None, None
+    names, ns, model = [], None, None
+    for sel in selectors(node):
+        name = metric_name(sel)
+        if name.startswith("vllm:"):
+            names.append(name)
+            for label, op, value in sel.matchers:
+                if op == "=" and label == "namespace":
+                    ns = value
+                if op == "=" and label == "model_name":
+                    model = value
+    return sorted(set(names)), ns, model
+
+
+def _candidates(b: Bundle, doc: Document, ns: str | None, model: str | None) -> list[Server]:
+    in_ns = [s for s in b.servers if same_namespace(s.doc.namespace, ns or doc.namespace)]
+    named = [s for s in in_ns if model and model in s.inv.served_names]
+    return named or in_ns
+
+
+def _replacement(name: str, v) -> str | None:
+    for suffix in _SUFFIXES:
+        base = name[: -len(suffix)]
+        if name.endswith(suffix) and base in metrics.KNOWN_NAMES:
+            r = metrics.replacement(base, v)
+            return r + suffix if r else None
+    return metrics.replacement(name, v)
+
+
+def _metrics(b: Bundle) -> None:
+    seen: set = set()
+    for doc, path, expr, servers in _expressions(b):
+        names, ns, model = _names_and_scope(expr)
+        if not names:
+            continue
+        for s in servers or _candidates(b, doc, ns, model):
+            if s.version is None:
+                continue
+            for name in names:
+                key = (id(doc), path, name, s.version)
+                if key in seen or metrics.exported(name, s.version):
+                    continue
+                seen.add(key)
+                r = _replacement(name, s.version)
+                b.report("metric-not-exported", doc, path,
+                         f"vLLM {s.version} ({s.doc.ref}, image {s.image}) does not export {name}"
+                         + (f"; it is {r} there" if r else "") + ": the query sees no data",
+                         f"use {r}" if r else f"drop {name} or change the vLLM version")
