@@ -4,21 +4,51 @@ from __future__ import annotations
 import json
 import sys
 
+from typing import TYPE_CHECKING
+
 from .sizing import RuleOfThumb, SizingPlan
 
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .serving import ServingPlan
+    from .simulate import Run
 
-def emit_size(result: SizingPlan | RuleOfThumb, output: str) -> None:
-    data = result.model_dump(mode="json")
+
+def _write(data: dict, output: str) -> None:
     if output == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    elif output == "yaml":
+    else:
         from .yamlio import dump_one
 
         sys.stdout.write(dump_one(data))
+
+
+def emit_size(result: SizingPlan | RuleOfThumb, output: str, performance: "ServingPlan | None" = None) -> None:
+    data = result.model_dump(mode="json")
+    if performance is not None:
+        data["performance"] = performance.model_dump(mode="json")
+    if output in ("json", "yaml"):
+        _write(data, output)
     elif isinstance(result, RuleOfThumb):
         _rule_table(result)
     else:
         _size_table(result)
+        if performance is not None:
+            _performance_table(performance)
+
+
+def emit_compare(table: "Comparison", output: str) -> None:
+    if output in ("json", "yaml"):
+        from .sizing import SCHEMA_VERSION
+
+        rows = [{"gpu": r.gpu, "tensor_parallel_size": r.tp, "precision": r.precision,
+                 "gpus_per_replica": r.gpus_per_replica, "fits": r.fits, "why_not": r.why_not,
+                 "usd_per_hour": None if r.usd_per_hour is None else round(r.usd_per_hour, 2),
+                 "performance": r.serving.model_dump(mode="json") if r.serving else None} for r in table.rows]
+        _write({"schema_version": SCHEMA_VERSION, "model": table.model, "workload": table.workload.model_dump(mode="json"),
+                "gpu_prices_usd_per_hour": table.prices, "layouts": rows}, output)
+    else:
+        _compare_table(table)
 
 
 def _console():
@@ -76,3 +106,136 @@ def _size_table(p: SizingPlan) -> None:
             c.print(f"    - {r.option}: {r.reason}")
     for w in p.warnings:
         c.print(f"[yellow]  warning:[/] {w}")
+
+
+def _ms(x: float) -> str:
+    return f"{x:.0f} ms" if x >= 10 else f"{x:.1f} ms"
+
+
+def _slo_text(s: "ServingPlan") -> str:
+    parts = []
+    if s.slo_ttft_p99_ms is not None:
+        parts.append(f"TTFT p99 <= {_ms(s.slo_ttft_p99_ms)}")
+    if s.slo_itl_p99_ms is not None:
+        parts.append(f"ITL p99 <= {_ms(s.slo_itl_p99_ms)}")
+    return ", ".join(parts) or "no latency SLO"
+
+
+_LIMITS = {"itl-slo": "the ITL SLO", "ttft-slo": "the TTFT SLO", "token-budget": "the token budget",
+           "kv-cache": "the KV cache", "scheduler": "vLLM's default cap", "frontend": "the API server",
+           "slo-unreachable": "nothing: the SLO is out of reach"}
+
+
+def _performance_table(s: "ServingPlan") -> None:
+    c = _console()
+    traffic = f", {s.rps:g} req/s peak" if s.rps is not None else ""
+    c.print(f"[bold]Serving plan[/]: {s.input_len} in / {s.output_len} out tokens{traffic}; {_slo_text(s)}")
+    c.print(f"  one replica at {s.concurrency} in flight: TTFT {_ms(s.ttft_ms)} (p99 {_ms(s.ttft_p99_ms)}), "
+            f"ITL {_ms(s.itl_ms)} (p99 {_ms(s.itl_p99_ms)}), {s.output_tokens_per_s:,.0f} output tok/s, "
+            f"{s.requests_per_s:.2f} req/s")
+    c.print(f"  vLLM: --max-num-seqs {s.max_num_seqs} --max-num-batched-tokens {s.max_num_batched_tokens} "
+            f"(capped by {_LIMITS.get(s.limited_by, s.limited_by)}); {s.capacity_rps:.2f} req/s per replica")
+    c.print(f"  autoscaling: add a replica above {s.queue_threshold:g} waiting requests per replica "
+            "(keeps TTFT p99 within the objective)")
+    if s.replicas is not None:
+        c.print(f"  replicas for {s.rps:g} req/s with {s.headroom:.0%} headroom: [bold]{s.replicas}[/] "
+                f"({s.gpus_total} GPU(s))")
+    if s.slo_met:
+        c.print(f"  SLO: [green]met[/] ({_slo_text(s)})" if (s.slo_ttft_p99_ms or s.slo_itl_p99_ms) else
+                "  SLO: none given (pass --slo-ttft-p99 / --slo-itl-p99)")
+    else:
+        for u in s.unmet:
+            c.print(f"  [red]SLO not met:[/] {u}")
+        c.print(f"  nearest option that meets it: {s.nearest_option or 'none in the catalog'}")
+    for n in s.notes:
+        c.print(f"[yellow]  note:[/] {n}")
+
+
+COMPARE_ROWS = 10
+
+
+def _compare_table(t: "Comparison") -> None:
+    from rich.table import Table
+
+    c = _console()
+    w = t.workload
+    traffic = f", {w.rps:g} req/s" if w.rps is not None else ""
+    slo = []
+    if w.slo_ttft_p99 is not None:
+        slo.append(f"TTFT p99 <= {_ms(w.slo_ttft_p99 * 1e3)}")
+    if w.slo_itl_p99 is not None:
+        slo.append(f"ITL p99 <= {_ms(w.slo_itl_p99 * 1e3)}")
+    c.print(f"[bold]{t.model}[/]: {w.input_len} in / {w.output_len} out{traffic}; {', '.join(slo) or 'no latency SLO'}")
+    need = "GPUs" if w.rps is not None else "GPUs per req/s"
+    tab = Table(show_edge=False, title_justify="left")
+    for col, just in (("#", "right"), ("layout", "left"), ("GPU/rep", "right"), ("seqs", "right"),
+                      ("req/s/rep", "right"), ("ITL p99", "right"), ("TTFT p99", "right"), (need, "right"),
+                      ("$/h", "right"), ("SLO", "left")):
+        tab.add_column(col, justify=just)
+    fitting = [r for r in t.rows if r.fits and r.serving is not None]
+    for i, r in enumerate(fitting[:COMPARE_ROWS], 1):
+        s = r.serving
+        gpus = f"{s.gpus_total}" if s.gpus_total is not None else f"{r.gpus_needed:.2f}"
+        cost = f"{r.usd_per_hour:,.2f}" if r.usd_per_hour is not None else "-"
+        ok = "[green]yes[/]" if s.slo_met else "[red]no[/]"
+        style = "bold" if i == 1 and s.slo_met else None
+        tab.add_row(str(i), r.label, str(r.gpus_per_replica), str(s.max_num_seqs), f"{s.capacity_rps:.2f}",
+                    _ms(s.itl_p99_ms), _ms(s.ttft_p99_ms), gpus, cost, ok, style=style)
+    c.print(tab)
+    hidden = len(fitting) - COMPARE_ROWS
+    if hidden > 0:
+        c.print(f"  ... {hidden} more layouts (-o json lists all)")
+    misfit = [r for r in t.rows if not r.fits]
+    if misfit:
+        c.print("  does not fit: " + ", ".join(r.label for r in misfit))
+    if fitting and fitting[0].serving.slo_met:
+        best = fitting[0]
+        c.print(f"  best: [bold]{best.label}[/], {best.serving.max_num_seqs} seqs, "
+                f"--max-num-batched-tokens {best.serving.max_num_batched_tokens}")
+    elif fitting:
+        c.print("  [red]no layout meets the SLOs[/]")
+    if t.prices:
+        c.print("  ranked by $/h: " + ("all replicas for the traffic" if w.rps is not None else "one replica")
+                + "; prices " + ", ".join(f"{k}={v:g}" for k, v in sorted(t.prices.items())))
+
+
+def emit_simulation(run: "Run", output: str) -> None:
+    if output == "json":
+        from .simulate import SCRAPE_S
+        from .sizing import SCHEMA_VERSION
+
+        policies = []
+        for r in run.results:
+            curve = [[t, round(r.load[t], 3), r.replicas[t], r.ready[t], r.violating[t]]
+                     for t in range(0, len(r.load), SCRAPE_S)]
+            policies.append({"policy": r.policy, "slo_violation_minutes": round(r.violation_minutes, 2),
+                             "requests_over_slo_share": round(r.violating_share, 4), "gpu_hours": round(r.gpu_hours, 3),
+                             "peak_replicas": r.peak_replicas, "first_scale_up_s": r.first_scale_up_s,
+                             "first_ready_s": r.first_ready_s, "max_queue": round(r.max_queue, 1),
+                             "curve_columns": ["t_s", "rps", "replicas", "ready", "slo_violated"], "curve": curve})
+        _write({"schema_version": SCHEMA_VERSION, "model": run.model, "gpu": run.gpu, "traffic": run.traffic.label,
+                "cold_start_s": run.cold_start_s, "min_replicas": run.min_replicas, "max_replicas": run.max_replicas,
+                "performance": run.plan.model_dump(mode="json"), "policies": policies}, "json")
+        return
+    from rich.table import Table
+
+    from .simulate import chart
+
+    c = _console()
+    p = run.plan
+    c.print(f"[bold]{run.title}[/]")
+    c.print(f"  one replica ({run.gpus_per_replica} GPU): {p.capacity_rps:.2f} req/s at --max-num-seqs {p.max_num_seqs}; "
+            f"replicas {run.min_replicas}..{run.max_replicas}; {_slo_text(p)}")
+    c.print(f"  vllmkube scales on queue > {p.queue_threshold:g}/replica, finished > {p.target_rps_per_replica:g} req/s/replica"
+            " or KV > 0.8")
+    c.print("  queue-10: the blog's queue-only trigger (10/replica); cpu: a CPU-based HPA, never scales")
+    t = Table(show_edge=False)
+    for col in ("policy", "min > SLO", "req > SLO", "GPU-h", "peak", "scale-up at", "ready at", "max queue"):
+        t.add_column(col, justify="left" if col == "policy" else "right")
+    for r in run.results:
+        t.add_row(r.policy, f"{r.violation_minutes:.1f}", f"{r.violating_share:.1%}", f"{r.gpu_hours:.2f}",
+                  str(r.peak_replicas), "-" if r.first_scale_up_s is None else f"{r.first_scale_up_s}s",
+                  "-" if r.first_ready_s is None else f"{r.first_ready_s}s", f"{r.max_queue:,.0f}")
+    c.print(t)
+    for line in chart(run.results):
+        c.print(line)

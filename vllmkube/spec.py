@@ -53,6 +53,27 @@ class SizeSpec(BaseModel):
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
     max_num_seqs: int | None = Field(default=None, gt=0)
     enforce_eager: bool = False
+    # workload and objectives: `size` reports the serving plan for them (serving.py)
+    input_len: int | None = Field(default=None, gt=0, le=10_000_000, description="prompt tokens per request (default 1024)")
+    output_len: int | None = Field(default=None, gt=0, le=1_000_000, description="generated tokens per request (default 256)")
+    concurrency: int | None = Field(default=None, gt=0, le=100_000, description="requests in flight to report latency at")
+    rps: float | None = Field(default=None, gt=0, le=1_000_000, description="peak requests per second to plan replicas for")
+    slo_ttft_p99: float | None = Field(default=None, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
+    slo_itl_p99: float | None = Field(default=None, description="inter-token latency p99 objective, seconds")
+
+    @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
+    @classmethod
+    def _slo_duration(cls, v: Any, info) -> float | None:
+        return None if v is None else parse_duration_s(v, info.field_name)
+
+    def workload(self):
+        """The serving workload (serving.Workload), or None when no workload or SLO key was given."""
+        keys = ("input_len", "output_len", "concurrency", "rps", "slo_ttft_p99", "slo_itl_p99")
+        if not self.model_fields_set.intersection(keys):
+            return None
+        from .serving import Workload
+
+        return Workload(**{k: getattr(self, k) for k in keys if getattr(self, k) is not None})
 
     @model_validator(mode="after")
     def _one_model(self) -> "SizeSpec":

@@ -27,6 +27,13 @@ VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM
 MaxBatchedTokens = Annotated[Optional[int], typer.Option("--max-num-batched-tokens", help="Scheduler token budget per step.")]
 MaxNumSeqs = Annotated[Optional[int], typer.Option("--max-num-seqs", help="Most requests run at once.")]
 EnforceEager = Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager", help="No CUDA graphs.")]
+# workload and objectives (serving.py)
+InputLen = Annotated[Optional[int], typer.Option("--input-len", help="Prompt tokens per request (default 1024).")]
+OutputLen = Annotated[Optional[int], typer.Option("--output-len", help="Generated tokens per request (default 256).")]
+Concurrency = Annotated[Optional[int], typer.Option("--concurrency", help="Requests in flight to report latency at.")]
+Rps = Annotated[Optional[float], typer.Option("--rps", help="Peak requests/s: replicas needed, with 20% headroom.")]
+SloTtft = Annotated[Optional[str], typer.Option("--slo-ttft-p99", help="TTFT p99 objective, e.g. 500ms or 2s.")]
+SloItl = Annotated[Optional[str], typer.Option("--slo-itl-p99", help="Inter-token latency p99 objective, e.g. 50ms.")]
 
 
 def given(**values: Any) -> dict[str, Any]:

@@ -1,5 +1,8 @@
-"""`vllmkube size`: what a model needs on a GPU, and what vLLM will allocate."""
+"""`vllmkube size`: what a model needs on a GPU, what vLLM will allocate, and (with a workload)
+how fast it serves; `--compare` ranks layouts across GPUs."""
 from __future__ import annotations
+
+from typing import Optional
 
 import typer
 
@@ -27,14 +30,23 @@ def size(
     max_num_batched_tokens: opt.MaxBatchedTokens = None,
     max_num_seqs: opt.MaxNumSeqs = None,
     enforce_eager: opt.EnforceEager = None,
+    input_len: opt.InputLen = None,
+    output_len: opt.OutputLen = None,
+    concurrency: opt.Concurrency = None,
+    rps: opt.Rps = None,
+    slo_ttft_p99: opt.SloTtft = None,
+    slo_itl_p99: opt.SloItl = None,
+    compare: bool = typer.Option(False, "--compare", help="Rank TP 1/2/4/8, FP8 and the --gpus by GPUs needed and $/hour."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="Other GPUs to compare, e.g. a100-80gb,h100,l40s (implies --compare)."),
+    gpu_price: Optional[str] = typer.Option(None, "--gpu-price", help="$ per GPU-hour, e.g. h100=4.5,l40s=1.2."),
     output: str = typer.Option("table", "--output", "-o", help="table, json or yaml."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when the model does not fit."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when the model does not fit or an SLO cannot be met."),
 ) -> int:
-    """Size MODEL on GPU: weights, KV cache, tensor parallelism, quantization."""
+    """Size MODEL on GPU: weights, KV cache, tensor parallelism, quantization; with a workload, latency and replicas."""
     from ..errors import InputError
-    from ..report import emit_size
+    from ..report import emit_compare, emit_size
+    from ..serving import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
     from ..spec import SizeSpec, build
-    from ..workflow import plan_size
 
     if output not in ("table", "json", "yaml"):
         raise InputError("--output", f"unknown format {output!r}", "use table, json or yaml")
@@ -44,8 +56,24 @@ def size(
         tensor_parallel_size=tensor_parallel_size, pipeline_parallel_size=pipeline_parallel_size,
         quantization=quantization, kv_cache_dtype=kv_cache_dtype, dtype=dtype, min_concurrency=min_concurrency,
         vllm_version=vllm_version, max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-        enforce_eager=enforce_eager,
+        enforce_eager=enforce_eager, input_len=input_len, output_len=output_len, concurrency=concurrency, rps=rps,
+        slo_ttft_p99=slo_ttft_p99, slo_itl_p99=slo_itl_p99,
     )
-    result = plan_size(build(SizeSpec, values))
-    emit_size(result, output)
-    return 1 if strict and not result.fits else 0
+    need = (input_len or DEFAULT_INPUT_LEN) + (output_len or DEFAULT_OUTPUT_LEN)
+    if (input_len or output_len) and max_model_len is None and need > 8192:
+        values["max_model_len"] = need  # room for the stated request (the default stops at 8192)
+    spec = build(SizeSpec, values)
+    if compare or gpus:
+        from ..compare import for_spec
+
+        table = for_spec(spec, gpus, gpu_price)
+        emit_compare(table, output)
+        return 1 if strict and not table.any_met else 0
+    from ..serving import for_spec as serving_for
+    from ..workflow import plan_size
+
+    result = plan_size(spec)
+    performance = serving_for(spec, result)
+    emit_size(result, output, performance)
+    failed = not result.fits or (performance is not None and not performance.slo_met)
+    return 1 if strict and failed else 0
