@@ -245,3 +245,25 @@ def test_fp8_on_load_still_downloads_and_reads_the_16bit_checkpoint():
     assert fp8.sizing.checkpoint_gib == bf16.sizing.checkpoint_gib
     assert arg(container(docs), "--quantization") == "fp8"
     assert fp8.pvc_size == bf16.pvc_size
+
+
+def test_slo_flags_move_batch_limits_max_replicas_and_alerts_together():
+    base, dbase, _ = render(model="llama-3.1-8b", gpu="h100", rps=30)
+    tight, dtight, _ = render(model="llama-3.1-8b", gpu="h100", rps=30, slo_ttft_p99="300ms", slo_itl_p99="20ms")
+    seqs = lambda d: int(arg(container(d), "--max-num-seqs"))  # noqa: E731
+    assert seqs(dtight) < seqs(dbase)  # a tighter ITL objective allows a smaller batch
+    assert tight.sizing.max_num_seqs == seqs(dtight)  # the engine flag and the KV budget agree
+    so = lambda d: d["ScaledObject"]["spec"]  # noqa: E731
+    assert so(dtight)["maxReplicaCount"] > so(dbase)["maxReplicaCount"]  # smaller batches: more replicas for 30 req/s
+    assert so(dtight)["maxReplicaCount"] == tight.max_replicas
+    rules = lambda d: {r.get("alert"): r["expr"] for g in d["PrometheusRule"]["spec"]["groups"] for r in g["rules"]}  # noqa: E731
+    assert rules(dtight)["VllmTTFTP99AboveSLO"].endswith("> 0.3") and rules(dbase)["VllmTTFTP99AboveSLO"].endswith("> 2")
+    assert rules(dtight)["VllmITLP99AboveSLO"].endswith("> 0.02")
+    names = [t["name"] for t in so(dtight)["triggers"]]
+    assert names == ["queue-depth", "kv-cache-usage", "request-rate"]
+
+
+def test_explicit_max_replicas_wins_with_a_warning(capsys):
+    r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "--rps", "200", "--max-replicas", "2")
+    assert r.code == 0
+    assert "maxReplicaCount: 2" in r.out and "needs" in r.err and "--max-replicas caps" in r.err

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import flags, metrics, naming, versions
 from .catalog import GpuEntry, ModelEntry
@@ -18,12 +18,19 @@ from .placement import Placement, placement
 from .sizing import GIB, SizingPlan
 from .spec import RenderSpec
 
+if TYPE_CHECKING:
+    from .serving import ServingPlan
+
 HTTP_PORT = 8000
 MODEL_MOUNT = "/models"
 PRESTOP_SLEEP_S = 10  # time for endpoints to drop the pod before SIGTERM
 ENGINE_INIT_S = 120  # engine start, profiling, CUDA-graph capture / torch.compile on top of weight loading
 PROBE_SAFETY = 1.5
 MIN_RENDER_VLLM = "0.8.0"  # V1 metrics and flags
+# The generated HPA's behaviour; vllmkube simulate replays exactly these.
+POLLING_S = 15
+SCALE_UP_POLICIES = (("Pods", 2, 60), ("Percent", 100, 60))  # whichever adds more, every minute
+SCALE_DOWN_POLICY = ("Pods", 1, 120)  # one replica every two minutes, after the stabilization window
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,10 @@ def _probe_budget_s(weights_gib: float, load_rate: float) -> int:
     return int(math.ceil((weights_gib / load_rate + ENGINE_INIT_S) * PROBE_SAFETY))
 
 
-def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> DeploymentPlan:
+def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan,
+          serving: "ServingPlan | None" = None) -> DeploymentPlan:
+    """``serving`` (from --rps / SLO flags) sets maxReplicaCount, the queue threshold and a
+    request-rate trigger; its batch limits are already in ``sizing`` (workflow.plan_render)."""
     from .observability import dashboard, rules, triggers
 
     v = versions.VllmVersion.parse(spec.vllm_version)
@@ -256,7 +266,14 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     if scale_to_zero:
         warnings.append(f"scale to zero: the first request after idle waits for a cold start (up to {budget_s}s); "
                         "the gateway must hold or retry it that long")
-    trig = triggers(spec, v, ns, served, sizing)
+    trig = triggers(spec, v, ns, served, sizing, serving)
+    max_replicas = spec.max_replicas
+    if serving is not None and serving.replicas is not None:
+        if "max_replicas" not in spec.model_fields_set:
+            max_replicas = max(spec.min_replicas, serving.replicas)  # the peak traffic decides
+        elif serving.replicas > spec.max_replicas:
+            warnings.append(f"--rps {serving.rps:g} needs {serving.replicas} replicas, --max-replicas caps at "
+                            f"{spec.max_replicas}: expect queueing at peak")
     # While Prometheus cannot be read, never scale down (fallback_replicas 0 leaves fallback out).
     fallback = None if spec.fallback_replicas == 0 else (
         3, spec.fallback_replicas or spec.min_replicas, "currentReplicasIfHigher")
@@ -274,11 +291,11 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         termination_grace_s=grace, prestop_sleep_s=PRESTOP_SLEEP_S, placement=place, hf_token=hf_token,
         pvc_size=pvc_gib, pvc_access_mode=spec.pvc_access_mode, storage_class=spec.storage_class,
         downloader_env=downloader_env,
-        min_replicas=spec.min_replicas, max_replicas=spec.max_replicas,
+        min_replicas=spec.min_replicas, max_replicas=max_replicas,
         idle_replicas=0 if scale_to_zero else None, cooldown_s=max(300, spec.scale_down_window_s) if scale_to_zero else None,
         initial_cooldown_s=budget_s if scale_to_zero else None,
-        polling_s=15, scale_down_window_s=spec.scale_down_window_s, scale_down_policy=("Pods", 1, 120),
-        scale_up_policies=[("Pods", 2, 60), ("Percent", 100, 60)], triggers=trig, fallback=fallback,
+        polling_s=POLLING_S, scale_down_window_s=spec.scale_down_window_s, scale_down_policy=SCALE_DOWN_POLICY,
+        scale_up_policies=list(SCALE_UP_POLICIES), triggers=trig, fallback=fallback,
         prometheus_url=spec.prometheus_url, trigger_auth=trigger_auth,
         monitor_kind=spec.monitor, monitor_labels=monitor_labels, scrape_interval="15s",
         rule_groups=[], dashboard_json="", prometheus_namespace=spec.prometheus_namespace,
@@ -292,6 +309,6 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         f" = {gpus} GPU(s) per replica, {sizing.quantization or '16-bit'} weights",
         f"max_model_len {sizing.max_model_len}, KV cache {sizing.kv_cache_gib_per_gpu} GiB/GPU = "
         f"{sizing.kv_cache_tokens} tokens, max concurrency {sizing.max_concurrency}x",
-        f"vLLM {v}, replicas {spec.min_replicas}..{spec.max_replicas}, startup budget {budget_s}s",
+        f"vLLM {v}, replicas {spec.min_replicas}..{max_replicas}, startup budget {budget_s}s",
     ]
     return plan

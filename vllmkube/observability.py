@@ -24,6 +24,7 @@ from .versions import VllmVersion
 
 if TYPE_CHECKING:
     from .deploy import DeploymentPlan, RuleGroup, Trigger
+    from .serving import ServingPlan
     from .sizing import SizingPlan
     from .spec import RenderSpec
 
@@ -37,16 +38,22 @@ KV_ALERT_LEVEL = 0.9
 PREEMPTION_ALERT_RATE = 0.05  # preemptions per second
 
 
-def queue_threshold(spec: "RenderSpec", sizing: "SizingPlan") -> float:
-    """Waiting requests per replica that justify another replica (SLO planning may set it)."""
-    return spec.queue_threshold or DEFAULT_QUEUE_THRESHOLD
+def queue_threshold(spec: "RenderSpec", serving: "ServingPlan | None" = None) -> float:
+    """Waiting requests per replica that justify another replica: the user's, else what keeps
+    TTFT p99 within the SLO (serving plan), else a default."""
+    if spec.queue_threshold:
+        return spec.queue_threshold
+    if serving is not None:
+        return serving.queue_threshold
+    return DEFAULT_QUEUE_THRESHOLD
 
 
 def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def triggers(spec: "RenderSpec", v: VllmVersion, namespace: str, served: str, sizing: "SizingPlan") -> list["Trigger"]:
+def triggers(spec: "RenderSpec", v: VllmVersion, namespace: str, served: str, sizing: "SizingPlan",
+             serving: "ServingPlan | None" = None) -> list["Trigger"]:
     from .deploy import Trigger
 
     zero = spec.scale_to_zero
@@ -62,11 +69,17 @@ def triggers(spec: "RenderSpec", v: VllmVersion, namespace: str, served: str, si
     # (ignoreNullValues false) so KEDA reports it and the fallback holds the replicas,
     # instead of reading 0 and silently never scaling. At zero replicas empty is normal.
     out = [
-        Trigger("queue-depth", f"sum({metrics.name('queue', v)}{{{sel}}})", _num(queue_threshold(spec, sizing)),
+        Trigger("queue-depth", f"sum({metrics.name('queue', v)}{{{sel}}})", _num(queue_threshold(spec, serving)),
                 "AverageValue", "0" if zero else None, ignore_null_values=zero),
         Trigger("kv-cache-usage", f"avg({metrics.name('kv_usage', v)}{{{sel}}})", _num(spec.kv_cache_threshold),
                 "Value", "0" if zero else None, ignore_null_values=zero),
     ]
+    if serving is not None:
+        # Finished requests per second, summed: holds the replicas the traffic needs while the
+        # queue is empty, so queue-only scaling does not drop a replica and pay its cold start again.
+        out.append(Trigger("request-rate", f"sum(rate({metrics.name('request_success', v)}{{{sel}}}[1m]))",
+                           _num(serving.target_rps_per_replica), "AverageValue", "0" if zero else None,
+                           ignore_null_values=zero))
     if zero:
         out.append(Trigger("activation", activation, ACTIVATION_SCALE_THRESHOLD, "AverageValue", "0"))
     return out

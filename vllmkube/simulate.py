@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import performance
+from .deploy import POLLING_S, SCALE_DOWN_POLICY, SCALE_UP_POLICIES
 from .errors import InputError
 from .serving import DEFAULT_SLO_ITL_S, DEFAULT_SLO_TTFT_S, ServingPlan
 
@@ -35,14 +36,13 @@ RATE_WINDOW_S = 60  # rate(...[1m])
 
 @dataclass(frozen=True)
 class Behavior:
-    """The HPA behaviour render writes (deploy.build): sync 15 s, up: Pods 2 or 100% per 60 s,
-    no window; down: Pods 1 per 120 s after a 300 s window."""
+    """The HPA behaviour render writes (deploy.POLLING_S, SCALE_UP_POLICIES, SCALE_DOWN_POLICY)."""
 
-    sync_s: int = 15
+    sync_s: int = POLLING_S
     up_window_s: int = 0
-    up_policies: tuple[tuple[str, int, int], ...] = (("Pods", 2, 60), ("Percent", 100, 60))
+    up_policies: tuple[tuple[str, int, int], ...] = SCALE_UP_POLICIES
     down_window_s: int = 300
-    down_policies: tuple[tuple[str, int, int], ...] = (("Pods", 1, 120),)
+    down_policies: tuple[tuple[str, int, int], ...] = (SCALE_DOWN_POLICY,)
 
 
 @dataclass(frozen=True)

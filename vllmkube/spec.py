@@ -85,7 +85,14 @@ class SizeSpec(BaseModel):
         return self
 
     def sizing_options(self) -> SizingOptions:
-        return SizingOptions(**{k: getattr(self, k) for k in SizingOptions.model_fields if hasattr(self, k)})
+        values = {k: getattr(self, k) for k in SizingOptions.model_fields if hasattr(self, k)}
+        if self.max_model_len is None and (self.input_len or self.output_len):
+            from .serving import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
+
+            need = (self.input_len or DEFAULT_INPUT_LEN) + (self.output_len or DEFAULT_OUTPUT_LEN)
+            if need > 8192:
+                values["max_model_len"] = need  # room for the stated request (the default stops at 8192)
+        return SizingOptions(**values)
 
 
 def build(cls: type[BaseModel], values: dict[str, Any]) -> Any:

@@ -16,15 +16,38 @@ def plan_size(spec: SizeSpec) -> SizingPlan | RuleOfThumb:
 
 
 def plan_render(spec: "RenderSpec"):
-    """Spec -> (DeploymentPlan, documents). Raises InputError before anything is written."""
+    """Spec -> (DeploymentPlan, documents). Raises InputError before anything is written.
+
+    With workload or SLO keys, the serving plan picks the batch limits; the model is then sized
+    again with them (same layout), so the KV budget and the engine flags come from one sizing.
+    """
+    from . import serving as serving_mod
     from .deploy import build
     from .render import render_documents
 
     model = resolve_model(spec)
     gpu = resolve_gpu(spec)
-    sizing = size(model, gpu, spec.sizing_options(), spec.gpu_memory_gib)
-    plan = build(spec, model, gpu, sizing)
+    options = spec.sizing_options()
+    sizing = size(model, gpu, options, spec.gpu_memory_gib)
+    serving = None
+    workload = spec.workload()
+    if workload is not None and sizing.fits:
+        serving = serving_mod.plan(model, gpu, sizing, workload)
+        pinned = options.model_copy(update={
+            "tensor_parallel_size": sizing.tensor_parallel_size,
+            "pipeline_parallel_size": sizing.pipeline_parallel_size,
+            "quantization": _quantization_choice(sizing.quantization),
+            "max_num_seqs": spec.max_num_seqs or serving.max_num_seqs,
+            "max_num_batched_tokens": spec.max_num_batched_tokens or serving.max_num_batched_tokens,
+        })
+        sizing = size(model, gpu, pinned, spec.gpu_memory_gib)
+    plan = build(spec, model, gpu, sizing, serving)
     return plan, render_documents(plan)
+
+
+def _quantization_choice(quantization: str | None) -> str | None:
+    """The --quantization value that reproduces a plan's weight format (None: the checkpoint's own)."""
+    return {None: "none", "fp8": "fp8", "int8": "int8", "awq": "awq", "gptq": "gptq"}.get(quantization)
 
 
 def load_config(path: str) -> dict:

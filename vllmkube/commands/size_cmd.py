@@ -45,7 +45,6 @@ def size(
     """Size MODEL on GPU: weights, KV cache, tensor parallelism, quantization; with a workload, latency and replicas."""
     from ..errors import InputError
     from ..report import emit_compare, emit_size
-    from ..serving import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
     from ..spec import SizeSpec, build
 
     if output not in ("table", "json", "yaml"):
@@ -59,9 +58,6 @@ def size(
         enforce_eager=enforce_eager, input_len=input_len, output_len=output_len, concurrency=concurrency, rps=rps,
         slo_ttft_p99=slo_ttft_p99, slo_itl_p99=slo_itl_p99,
     )
-    need = (input_len or DEFAULT_INPUT_LEN) + (output_len or DEFAULT_OUTPUT_LEN)
-    if (input_len or output_len) and max_model_len is None and need > 8192:
-        values["max_model_len"] = need  # room for the stated request (the default stops at 8192)
     spec = build(SizeSpec, values)
     if compare or gpus:
         from ..compare import for_spec
