@@ -77,21 +77,9 @@ def _serve_flags(cmd: str | None) -> dict[str, str]:
     return out
 
 
-def _gpu(text: str) -> catalog.GpuEntry:
-    t = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    best = None
-    for g in catalog.gpus():
-        for n in (g.key, *g.aliases):
-            if re.search(rf"(^|-){re.escape(n.lower())}($|-)", t) and (best is None or len(n) > len(best[0])):
-                best = (n, g)
-    if best is None:
-        raise LookupError(f"no catalog GPU in {text!r}")
-    return best[1]
-
-
 def engine(rec: dict, input_len: int, output_len: int, kv_dtype: str | None = None) -> performance.Engine:
     model = catalog.find_model(rec["model"])
-    gpu = _gpu(rec["gpu"])
+    gpu = catalog.find_gpu_in_text(rec["gpu"])
     flags = _serve_flags(rec.get("serve_command"))
     kv = kv_dtype if kv_dtype is not None else (rec.get("kv_cache_dtype") or flags.get("--kv-cache-dtype") or "auto")
     kv = "fp8" if str(kv).startswith("fp8") else "auto"

@@ -63,13 +63,5 @@ def to_case(rec: dict) -> Case | None:
 
 
 def gpu_for(text: str, memory_gib: float) -> catalog.GpuEntry:
-    """The catalog GPU a log names (longest key or alias found in its description)."""
-    t = re.sub(r"[^a-z0-9]+", "-", text.lower())
-    best: tuple[str, catalog.GpuEntry] | None = None
-    for g in catalog.gpus():
-        for n in (g.key, *g.aliases):
-            if re.search(rf"(^|-){re.escape(n)}($|-)", t) and (best is None or len(n) > len(best[0])):
-                best = (n, g)
-    if best is None:
-        raise LookupError(f"no catalog GPU in {text!r}")
-    return best[1].model_copy(update={"memory_gib": memory_gib})
+    """The catalog GPU a log names, with the memory the log printed."""
+    return catalog.find_gpu_in_text(text).model_copy(update={"memory_gib": memory_gib})

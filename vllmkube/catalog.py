@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from importlib import resources
 from typing import Literal
 
@@ -210,6 +211,20 @@ def find_gpu(name: str) -> GpuEntry:
     close = list(dict.fromkeys(index[c].key for c in close))
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise InputError("--gpu", f"unknown GPU {name!r}", f"{hint}see `vllmkube gpus`, or pass --gpu-memory-gib for an unlisted card")
+
+
+def find_gpu_in_text(text: str) -> GpuEntry:
+    """The catalog GPU a free-text description names ("NVIDIA L40S (46068 MiB; AWS g6e)"):
+    the longest key or alias that stands as a whole word in it. For reading logs and benchmarks."""
+    t = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    best: tuple[str, GpuEntry] | None = None
+    for g in gpus():
+        for n in (g.key, *g.aliases):
+            if re.search(rf"(^|-){re.escape(_norm(n))}($|-)", t) and (best is None or len(n) > len(best[0])):
+                best = (n, g)
+    if best is None:
+        raise LookupError(f"no catalog GPU in {text!r}")
+    return best[1]
 
 
 def find_model(name: str) -> ModelEntry:

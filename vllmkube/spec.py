@@ -40,19 +40,19 @@ class SizeSpec(BaseModel):
     params_b: float | None = Field(default=None, gt=0, description="parameters in billions: rule of thumb only")
     gpu: str | None = Field(default=None, description="catalog key (see `vllmkube gpus`)")
     gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024, description="override memory for an unlisted card")
-    gpus_per_node: int | None = Field(default=None, ge=1, le=16)
-    max_model_len: int | None = Field(default=None, gt=0)
-    gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1)
-    tensor_parallel_size: int | None = Field(default=None, ge=1, le=64)
-    pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64)
-    quantization: QuantizationChoice | None = None
-    kv_cache_dtype: KvCacheDtype = "auto"
-    dtype: str = Field(default="auto", pattern="^(auto|bfloat16|float16)$")
-    min_concurrency: float = Field(default=1, gt=0)
-    vllm_version: str = versions.NEWEST_VLLM
-    max_num_batched_tokens: int | None = Field(default=None, gt=0)
-    max_num_seqs: int | None = Field(default=None, gt=0)
-    enforce_eager: bool = False
+    gpus_per_node: int | None = Field(default=None, ge=1, le=16, description="GPUs per node (default: the catalog's)")
+    max_model_len: int | None = Field(default=None, gt=0, description="context per request (default min(model, 8192))")
+    gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1, description="fraction of GPU memory vLLM may use")
+    tensor_parallel_size: int | None = Field(default=None, ge=1, le=64, description="tensor parallel size (default: chosen)")
+    pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64, description="pipeline parallel size (default: chosen)")
+    quantization: QuantizationChoice | None = Field(default=None, description="none, fp8, int8, awq or gptq (default: chosen)")
+    kv_cache_dtype: KvCacheDtype = Field(default="auto", description="auto (the model dtype) or fp8")
+    dtype: str = Field(default="auto", pattern="^(auto|bfloat16|float16)$", description="auto, bfloat16 or float16")
+    min_concurrency: float = Field(default=1, gt=0, description="full-length requests that must fit at once")
+    vllm_version: str = Field(default=versions.NEWEST_VLLM, description="vLLM release the pods run")
+    max_num_batched_tokens: int | None = Field(default=None, gt=0, description="scheduler token budget per step")
+    max_num_seqs: int | None = Field(default=None, gt=0, description="most requests run at once")
+    enforce_eager: bool = Field(default=False, description="no CUDA graphs (slower, less memory)")
     # workload and objectives: `size` reports the serving plan for them (serving.py)
     input_len: int | None = Field(default=None, gt=0, le=10_000_000, description="prompt tokens per request (default 1024)")
     output_len: int | None = Field(default=None, gt=0, le=1_000_000, description="generated tokens per request (default 256)")
@@ -186,12 +186,13 @@ class RenderSpec(SizeSpec):
     hf_token_secret: str | None = Field(default=None, description="Secret holding HF_TOKEN, as NAME or NAME:KEY")
     storage_class: str | None = Field(default=None, description="storage class of the model cache PVC")
     pvc_size: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(Gi|Ti)$", description="model cache size, e.g. 200Gi")
-    pvc_access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany"] = "ReadWriteMany"
+    pvc_access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany"] = Field(
+        default="ReadWriteMany", description="ReadWriteMany lets one download serve every replica")
     load_rate_gib_s: float = Field(default=0.5, gt=0, le=50, description="weight load rate from the PVC, GiB/s (probe budget)")
-    capacity: Literal["on-demand", "spot"] = "on-demand"
-    cloud: Cloud = "generic"
-    min_replicas: int = Field(default=1, ge=1, le=1000)
-    max_replicas: int = Field(default=4, ge=1, le=1000)
+    capacity: Literal["on-demand", "spot"] = Field(default="on-demand", description="node capacity type to run on")
+    cloud: Cloud = Field(default="generic", description="aws, gcp, azure, karpenter or generic: picks node labels")
+    min_replicas: int = Field(default=1, ge=1, le=1000, description="fewest replicas (KEDA minReplicaCount)")
+    max_replicas: int = Field(default=4, ge=1, le=1000, description="most replicas (default: from --rps, else 4)")
     scale_to_zero: bool = Field(default=False, description="let KEDA scale to 0 when idle (cold starts!); needs activation_query")
     activation_query: str | None = Field(default=None, min_length=1, description="PromQL that wakes a service scaled to "
                                          "zero: your gateway's or ingress' request rate for it (> 0 means traffic)")
@@ -200,20 +201,21 @@ class RenderSpec(SizeSpec):
     scale_down_window_s: int = Field(default=300, ge=0, le=3600, description="HPA scale-down stabilization window")
     fallback_replicas: int | None = Field(default=None, ge=0, description="replicas while Prometheus is unreachable "
                                           "(default min_replicas; 0 leaves fallback out)")
-    prometheus_url: str = Field(default="http://prometheus-operated.monitoring.svc:9090", pattern=r"^https?://\S+$")
+    prometheus_url: str = Field(default="http://prometheus-operated.monitoring.svc:9090", pattern=r"^https?://\S+$",
+                                description="Prometheus that KEDA queries")
     prometheus_release: str = Field(default="kube-prometheus-stack", description="`release` label kube-prometheus-stack selects")
     prometheus_namespace: str = Field(default="monitoring", description="namespace Prometheus scrapes from")
     prometheus_auth_secret: str | None = Field(default=None, description="Secret with a bearer token for KEDA, NAME or NAME:KEY")
-    monitor: Literal["servicemonitor", "podmonitor"] = "servicemonitor"
+    monitor: Literal["servicemonitor", "podmonitor"] = Field(default="servicemonitor", description="how Prometheus finds the pods")
     allow_from_namespaces: tuple[str, ...] = Field(default=(), description="namespaces allowed to call the API")
     slo_ttft_p99: float = Field(default=2.0, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
     slo_itl_p99: float = Field(default=0.1, description="inter-token latency p99 objective, seconds")
     runbook_url: str = Field(default="https://github.com/vllmkube/vllmkube/blob/main/docs/runbook.md",
                              pattern=r"^https?://\S+$", description="runbook the alerts link to")
     drain_seconds: int = Field(default=30, ge=0, le=3600, description="--shutdown-timeout: drain in-flight requests")
-    enable_prefix_caching: bool = True
-    enable_chunked_prefill: bool = True
-    trust_remote_code: bool = False
+    enable_prefix_caching: bool = Field(default=True, description="reuse KV blocks of shared prompt prefixes")
+    enable_chunked_prefill: bool = Field(default=True, description="split long prompts so decoding keeps going")
+    trust_remote_code: bool = Field(default=False, description="allow the model repository's own Python code")
     extra_args: tuple[str, ...] = Field(default=(), description="extra vllm serve arguments, passed verbatim")
     without: tuple[str, ...] = Field(default=(), description=f"components to leave out: {', '.join(COMPONENTS)}")
 
