@@ -119,12 +119,11 @@ HOSTILE = 'evil" name\n#: {{ x }} - [a, b] ${HOME} é\u2028'
 
 def test_hostile_values_stay_data():
     plan, docs, text = render(model="llama-3.1-8b", gpu="h100", served_model_name=HOSTILE,
-                              revision="main\n- oops: 1", storage_class="x: {y}")
+                              revision="main\n- oops: 1", runbook_url="https://x/y?a=1#{{b}}")
     c = container(docs)
     assert arg(c, "--served-model-name") == HOSTILE
     job_env = {e["name"]: e.get("value") for e in docs["Job"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert job_env["REVISION"] == "main\n- oops: 1"
-    assert docs["PersistentVolumeClaim"]["spec"]["storageClassName"] == "x: {y}"
     assert all(is_core(d) is False or not validate_core(d) for d in docs.values())
     # the PromQL selectors quote it too: the query still names exactly this model
     so = docs["ScaledObject"]["spec"]["triggers"][0]["metadata"]["query"]
@@ -158,6 +157,10 @@ def test_awq_needs_a_prequantized_repo(capsys):
     (["--slo-ttft-p99", "fast"], "--slo-ttft-p99"),
     (["--without", "everything"], "--without"),
     (["--pvc-size", "200GB"], "--pvc-size"),
+    (["--storage-class", "x: {y}"], "--storage-class"),
+    (["--hf-token-secret", "Bad Secret"], "--hf-token-secret"),
+    (["--prometheus-release", "my release"], "--prometheus-release"),
+    (["--model-repo", "a b/c"], "--model-repo"),
 ])
 def test_bad_render_options_exit_2_with_one_line(capsys, args, field):
     r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", *args)

@@ -22,6 +22,18 @@ _FLAG_NAMES = {"model_config_path": "--model-config", "scale_down_window_s": "--
                "enable_prefix_caching": "--prefix-caching", "enable_chunked_prefill": "--chunked-prefill"}
 
 
+# What a pattern-checked field accepts, in words (the regex itself is no help to a user).
+_K8S_NAME = "a Kubernetes name: lowercase letters, digits, '-' and '.'"
+_FORMATS = {
+    "storage_class": _K8S_NAME, "hf_token_secret": f"NAME or NAME:KEY, NAME being {_K8S_NAME}",
+    "prometheus_auth_secret": f"NAME or NAME:KEY, NAME being {_K8S_NAME}",
+    "prometheus_release": "a label value: letters, digits, '-', '_' and '.'",
+    "model_repo": "a Hugging Face repository id, ORG/NAME", "image": "an image reference without spaces",
+    "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "dtype": "auto, bfloat16 or float16",
+    "prometheus_url": "an http:// or https:// URL", "runbook_url": "an http:// or https:// URL",
+}
+
+
 def flag(field: str) -> str:
     return _FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
 
@@ -112,6 +124,8 @@ def build(cls: type[BaseModel], values: dict[str, Any]) -> Any:
             raise InputError(".".join(loc), "unknown key", f"{hint}see `vllmkube schema` for the keys") from None
         if not loc:
             raise InputError("input", msg) from None
+        if err["type"] == "string_pattern_mismatch":
+            raise InputError(field, f"{err['input']!r} is not a valid value", _FORMATS.get(loc[0], _hint(cls, loc[0]))) from None
         raise InputError(field, msg, _hint(cls, loc[0])) from None
 
 
@@ -154,6 +168,10 @@ def resolve_gpu(spec: SizeSpec) -> GpuEntry:
     raise InputError("--gpu", "no GPU given", "pass --gpu KEY (see `vllmkube gpus`) or --gpu-memory-gib")
 
 
+# Kubernetes object names (DNS-1123 subdomain) and a Secret reference NAME[:KEY]
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_SECRET_REF = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[-._a-zA-Z0-9]+)?$"
+
 COMPONENTS = ("namespace", "serviceaccount", "pvc", "downloader", "service", "autoscaling", "monitor", "rules",
               "dashboard", "pdb", "networkpolicy")
 Cloud = Literal["aws", "gcp", "azure", "karpenter", "generic"]
@@ -180,11 +198,14 @@ class RenderSpec(SizeSpec):
     namespace: str = Field(default="default", description="namespace of every object")
     create_namespace: bool = Field(default=False, description="also emit the Namespace object")
     served_model_name: str | None = Field(default=None, description="name clients send as `model` (default: the model id)")
-    model_repo: str | None = Field(default=None, description="Hugging Face repository to download (default: the model id)")
+    model_repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$", max_length=200,
+                                  description="Hugging Face repository to download (default: the model id)")
     revision: str | None = Field(default=None, description="pinned commit or tag of the repository")
-    image: str | None = Field(default=None, description="vLLM image (default vllm/vllm-openai:v<vllm_version>)")
-    hf_token_secret: str | None = Field(default=None, description="Secret holding HF_TOKEN, as NAME or NAME:KEY")
-    storage_class: str | None = Field(default=None, description="storage class of the model cache PVC")
+    image: str | None = Field(default=None, pattern=r"^[^\s]+$", max_length=400,
+                             description="vLLM image (default vllm/vllm-openai:v<vllm_version>)")
+    hf_token_secret: str | None = Field(default=None, pattern=_SECRET_REF, description="Secret holding HF_TOKEN, as NAME or NAME:KEY")
+    storage_class: str | None = Field(default=None, pattern=_DNS_SUBDOMAIN, max_length=253,
+                                      description="storage class of the model cache PVC")
     pvc_size: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(Gi|Ti)$", description="model cache size, e.g. 200Gi")
     pvc_access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany"] = Field(
         default="ReadWriteMany", description="ReadWriteMany lets one download serve every replica")
@@ -203,9 +224,11 @@ class RenderSpec(SizeSpec):
                                           "(default min_replicas; 0 leaves fallback out)")
     prometheus_url: str = Field(default="http://prometheus-operated.monitoring.svc:9090", pattern=r"^https?://\S+$",
                                 description="Prometheus that KEDA queries")
-    prometheus_release: str = Field(default="kube-prometheus-stack", description="`release` label kube-prometheus-stack selects")
+    prometheus_release: str = Field(default="kube-prometheus-stack", pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+                                    max_length=63, description="`release` label kube-prometheus-stack selects")
     prometheus_namespace: str = Field(default="monitoring", description="namespace Prometheus scrapes from")
-    prometheus_auth_secret: str | None = Field(default=None, description="Secret with a bearer token for KEDA, NAME or NAME:KEY")
+    prometheus_auth_secret: str | None = Field(default=None, pattern=_SECRET_REF,
+                                               description="Secret with a bearer token for KEDA, NAME or NAME:KEY")
     monitor: Literal["servicemonitor", "podmonitor"] = Field(default="servicemonitor", description="how Prometheus finds the pods")
     allow_from_namespaces: tuple[str, ...] = Field(default=(), description="namespaces allowed to call the API")
     slo_ttft_p99: float = Field(default=2.0, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
