@@ -9,6 +9,7 @@ broken, and show that the harness catches each one.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
 
@@ -300,3 +301,30 @@ def test_activation_query_wakes_the_service_only_on_traffic(scaler_results, labe
     wake = scaler_triggers(docs)[2]
     value = 0.5 if label == "traffic" else 0.0
     assert (value > wake.activation_threshold) is (label == "traffic")  # KEDA: active iff value > activationThreshold
+
+
+# ------------------------------------------------------------------ the request-rate trigger (serving plan)
+
+def test_request_rate_trigger_holds_the_replicas_the_traffic_needs(promtool, tmp_path):
+    """With --rps the serving plan adds sum(rate(request_success[1m])) as AverageValue: two replicas
+    finishing 15 req/s each, with an empty queue, must keep asking for ceil(30 / target) replicas."""
+    plan, docs = render(**{**BASE, "queue_threshold": None}, rps=30)
+    triggers = {t.name: t for t in scaler_triggers(docs)}
+    rate = triggers["request-rate"]
+    assert rate.metric_type == "AverageValue" and rate.query.startswith("sum(rate(vllm:request_success_total{")
+    target = rate.threshold
+    assert 0 < target < 30
+    exporter = Exporter(NEWEST_VLLM)
+    inputs = []
+    for pod in _pods(2) + [p for p, _ in _noise()]:
+        per_step = (15 if pod.model_name == MODEL and pod.namespace == NS else 500) * 15  # STEP is 15s
+        inputs += exporter.counter("request_success", pod, f"0+{per_step}x40")
+        inputs += exporter.gauge("queue", pod, "0x40")
+    case = Case("request-rate", inputs)
+    case.expr(rate.query, "10m", [({}, 30)])  # one series: our 2 x 15 req/s, not the noise
+    want = math.ceil(30 / target)
+    case.expr(hpa_promql(rate, 2), "10m", [({}, want)])
+    assert hpa_desired("AverageValue", 30, target, ready=2) in (2, want)  # within tolerance it keeps 2
+    result = run(promtool, [case], tmp_path)["request-rate"]
+    assert result.ok, result.output
+    assert want >= 2  # an empty queue does not let the autoscaler drop a replica the traffic needs
