@@ -77,7 +77,11 @@ def environment():
 
 
 def _download_script() -> str:
-    return resources.files("vllmkube").joinpath("download_model.py").read_text(encoding="utf-8")
+    """The downloader's code without its module docstring (the manifest says where it comes from)."""
+    text = resources.files("vllmkube").joinpath("download_model.py").read_text(encoding="utf-8")
+    if text.startswith('"""'):
+        text = text[text.index('"""', 3) + 3:].lstrip("\n")
+    return text.rstrip("\n")
 
 
 def _wanted(p: DeploymentPlan, template: str, component: str) -> bool:
