@@ -79,3 +79,13 @@ def test_version_and_catalog_listings(capsys):
     models = json.loads(run(capsys, "models", "-o", "json").out)
     assert len(models) >= 30
     assert "h100-80gb" in run(capsys, "gpus").out
+
+
+def test_command_module_map_covers_every_command(capsys):
+    """main() imports only the invoked command's module: the map must name each command's module."""
+    from vllmkube import cli
+
+    run(capsys, "--help")  # imports every command module
+    registered = {(c.name or c.callback.__name__): c.callback.__module__.rsplit(".", 1)[-1]
+                  for c in cli.app.registered_commands}
+    assert registered == cli.COMMAND_MODULES

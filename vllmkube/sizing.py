@@ -78,6 +78,8 @@ class SizingOptions(BaseModel):
 
 
 class Rejection(BaseModel):
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     option: str
     reason: str
 
