@@ -79,6 +79,9 @@ class DeploymentPlan:
     selector: dict[str, str]
     components: set[str]
     names: dict[str, str]
+    # what serves and what the autoscaler scales (a LeaderWorkerSet or KServe target branches here)
+    target_api_version: str
+    target_kind: str
     # serving
     served_model_name: str
     model_repo: str
@@ -283,6 +286,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     plan = DeploymentPlan(
         release=release, namespace=ns, labels=labels, selector=selector,
         downloader_labels=naming.labels(release, "downloader", version_label), components=components, names=names,
+        target_api_version="apps/v1", target_kind="Deployment",
         served_model_name=served, model_repo=repo, revision=spec.revision, model_path=model_dir, image=image,
         command=["vllm", "serve"], args=args, env=env, gpu_resource=gpu.resource_name, gpus_per_pod=gpus,
         cpu_request=str(cpu), memory_request=_gi(memory_gib), memory_limit=_gi(memory_gib + shm_gib),
