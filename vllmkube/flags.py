@@ -35,11 +35,15 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--enable-log-requests", "0.10.0"),
     Flag("--shutdown-timeout", "0.18.0", note="drains in-flight requests on SIGTERM"),
     Flag("--disable-log-stats", note="also disables the Prometheus metrics: breaks autoscaling and alerts"),
-    Flag("--distributed-executor-backend"), Flag("--nnodes", "0.11.0"), Flag("--node-rank", "0.11.0"),
-    Flag("--master-addr", "0.11.0"), Flag("--master-port", "0.11.0"), Flag("--headless", "0.8.0"),
-    Flag("--trust-remote-code"), Flag("--generation-config"), Flag("--api-key"), Flag("--swap-space", until="0.30.0"),
-    Flag("--kv-cache-memory", "0.10.1"), Flag("--show-hidden-metrics-for-version", "0.8.0"),
+    # mp multi-node without Ray: vllm PR #23691 (merged 2025-08-26), so 0.10.2 at the earliest.
+    Flag("--distributed-executor-backend"), Flag("--nnodes", "0.10.2"), Flag("--node-rank", "0.10.2"),
+    Flag("--master-addr", "0.10.2"), Flag("--master-port", "0.10.2"), Flag("--headless"),
+    Flag("--trust-remote-code"), Flag("--generation-config"), Flag("--api-key"),
+    # vllm PR #21489 (July 2025) added it as --kv-cache-memory; 0.33.0 spells it --kv-cache-memory-bytes.
+    Flag("--kv-cache-memory-bytes", "0.10.1"), Flag("--show-hidden-metrics-for-version", "0.8.0"),
 )
+# Lower bounds we could not pin exactly are the earliest plausible release, so that lint never
+# calls a flag rejected by a version that accepts it (a miss is better than a false alarm).
 _BY_NAME = {f.name: f for f in FLAGS}
 
 
