@@ -89,3 +89,11 @@ def test_command_module_map_covers_every_command(capsys):
     registered = {(c.name or c.callback.__name__): c.callback.__module__.rsplit(".", 1)[-1]
                   for c in cli.app.registered_commands}
     assert registered == cli.COMMAND_MODULES
+
+
+def test_generated_reference_docs_are_current():
+    """docs/cli.md and docs/vllmkube.schema.json are generated: `python -m vllmkube.docgen`."""
+    from vllmkube import docgen
+
+    for filename, text in docgen.outputs().items():
+        assert (docgen.DOCS / filename).read_text(encoding="utf-8") == text, f"stale docs/{filename}: run python -m vllmkube.docgen"
