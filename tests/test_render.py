@@ -270,3 +270,16 @@ def test_explicit_max_replicas_wins_with_a_warning(capsys):
     r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "--rps", "200", "--max-replicas", "2")
     assert r.code == 0
     assert "maxReplicaCount: 2" in r.out and "needs" in r.err and "--max-replicas caps" in r.err
+
+
+def test_model_config_needs_a_repo_to_download(tmp_path, capsys):
+    import json as _json
+
+    (tmp_path / "config.json").write_text(_json.dumps({
+        "model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "intermediate_size": 14336,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072,
+        "torch_dtype": "bfloat16"}))
+    r = run(capsys, "render", "--model-config", str(tmp_path), "--gpu", "h100")
+    assert r.code == 2 and r.err.startswith("error: --model-repo")
+    r = run(capsys, "render", "--model-config", str(tmp_path), "--gpu", "h100", "--model-repo", "acme/my-llama")
+    assert r.code == 0 and '"acme/my-llama"' in r.out

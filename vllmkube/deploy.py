@@ -175,8 +175,12 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     if sizing.needs_prequantized_checkpoint and not spec.model_repo:
         raise InputError("--model-repo", f"{sizing.quantization} needs a pre-quantized checkpoint of {model.id}",
                          "pass --model-repo ORG/NAME-AWQ (or --quantization fp8/none)")
+    if spec.model_config_path and not spec.model_repo and "/" not in model.id and spec.wants("downloader"):
+        raise InputError("--model-repo", f"the model read from {spec.model_config_path} names no Hugging Face repository "
+                         "to download", "pass --model-repo ORG/NAME, or --without downloader if the PVC holds it already")
     repo = spec.model_repo or model.id
-    served = spec.served_model_name or model.id
+    # clients ask for the model by its id; a local config.json has none, so its repository stands in
+    served = spec.served_model_name or (spec.model_repo if "/" not in model.id and spec.model_repo else model.id)
     version_label = naming.label_value(f"v{v}")
     selector = naming.selector(release)
     labels = naming.labels(release, "server", version_label)
