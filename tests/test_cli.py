@@ -97,3 +97,16 @@ def test_generated_reference_docs_are_current():
 
     for filename, text in docgen.outputs().items():
         assert (docgen.DOCS / filename).read_text(encoding="utf-8") == text, f"stale docs/{filename}: run python -m vllmkube.docgen"
+
+
+def test_every_config_key_has_a_flag_and_every_flag_reaches_the_spec():
+    """render's parameters are named like RenderSpec's fields: nothing typed is dropped on the way."""
+    import inspect
+
+    from vllmkube.commands import render_cmd, size_cmd
+    from vllmkube.spec import RenderSpec, SizeSpec
+
+    render_params = set(inspect.signature(render_cmd.render).parameters)
+    assert set(RenderSpec.model_fields) - {"params_b", "concurrency"} <= render_params
+    size_params = set(inspect.signature(size_cmd.size).parameters)
+    assert set(SizeSpec.model_fields) <= size_params

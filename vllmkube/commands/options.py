@@ -37,5 +37,11 @@ SloItl = Annotated[Optional[str], typer.Option("--slo-itl-p99", help="Inter-toke
 
 
 def given(**values: Any) -> dict[str, Any]:
-    """The options the user actually typed (None means not given)."""
-    return {k: v for k, v in values.items() if v is not None}
+    """The options the user actually typed (None, or an empty repeatable option, means not given)."""
+    return {k: v for k, v in values.items() if v is not None and v != [] and v != ()}
+
+
+def spec_values(spec_cls: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The given parameters of a command that are fields of ``spec_cls``: a command names its
+    parameters like the spec's fields, so no option can be forgotten on the way to the spec."""
+    return given(**{k: v for k, v in params.items() if k in spec_cls.model_fields})

@@ -14,7 +14,7 @@ def render(
     config: Optional[str] = typer.Option(None, "--config", "-f", help="vllmkube.yaml with any of these options; flags win."),
     out_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Write one file per resource + kustomization.yaml here."),
     model: opt.Model = None,
-    model_config: opt.ModelConfig = None,
+    model_config_path: opt.ModelConfig = None,
     gpu: opt.Gpu = None,
     gpu_memory_gib: opt.GpuMemoryGib = None,
     gpus_per_node: opt.GpusPerNode = None,
@@ -60,7 +60,7 @@ def render(
     prometheus_namespace: Optional[str] = typer.Option(None, "--prometheus-namespace", help="Namespace Prometheus runs in."),
     prometheus_auth_secret: Optional[str] = typer.Option(None, "--prometheus-auth-secret", help="Bearer token Secret for KEDA, NAME or NAME:KEY."),
     monitor: Optional[str] = typer.Option(None, "--monitor", help="servicemonitor (default) or podmonitor."),
-    allow_from_namespace: Optional[List[str]] = typer.Option(None, "--allow-from-namespace", help="Namespace allowed to call the API (repeat)."),
+    allow_from_namespaces: Optional[List[str]] = typer.Option(None, "--allow-from-namespace", help="Namespace allowed to call the API (repeat)."),
     slo_ttft_p99: opt.SloTtft = None,
     slo_itl_p99: opt.SloItl = None,
     runbook_url: Optional[str] = typer.Option(None, "--runbook-url", help="Runbook the alerts link to."),
@@ -68,7 +68,7 @@ def render(
     enable_prefix_caching: Optional[bool] = typer.Option(None, "--prefix-caching/--no-prefix-caching", help="Prefix caching (on)."),
     enable_chunked_prefill: Optional[bool] = typer.Option(None, "--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (on)."),
     trust_remote_code: Optional[bool] = typer.Option(None, "--trust-remote-code", help="Allow the model's own code."),
-    extra_arg: Optional[List[str]] = typer.Option(None, "--extra-arg", help="Extra vllm serve argument, verbatim (repeat)."),
+    extra_args: Optional[List[str]] = typer.Option(None, "--extra-arg", help="Extra vllm serve argument, verbatim (repeat)."),
     without: Optional[List[str]] = typer.Option(None, "--without", help="Leave a component out (repeat): pvc, downloader, autoscaling, ..."),
 ) -> None:
     """Render the Kubernetes manifests for serving MODEL on GPU with vLLM."""
@@ -76,25 +76,8 @@ def render(
     from ..spec import RenderSpec, build
     from ..workflow import load_config, plan_render
 
+    flags = opt.spec_values(RenderSpec, locals())  # parameters are named like RenderSpec's fields
     values = load_config(config) if config else {}
-    values.update(opt.given(
-        model=model, model_config_path=model_config, gpu=gpu, gpu_memory_gib=gpu_memory_gib, gpus_per_node=gpus_per_node,
-        max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
-        tensor_parallel_size=tensor_parallel_size, pipeline_parallel_size=pipeline_parallel_size, quantization=quantization,
-        kv_cache_dtype=kv_cache_dtype, dtype=dtype, min_concurrency=min_concurrency, vllm_version=vllm_version,
-        max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs, enforce_eager=enforce_eager,
-        input_len=input_len, output_len=output_len, rps=rps, name=name, namespace=namespace, create_namespace=create_namespace, served_model_name=served_model_name,
-        model_repo=model_repo, revision=revision, image=image, hf_token_secret=hf_token_secret,
-        storage_class=storage_class, pvc_size=pvc_size, pvc_access_mode=pvc_access_mode, load_rate_gib_s=load_rate_gib_s,
-        capacity=capacity, cloud=cloud, min_replicas=min_replicas, max_replicas=max_replicas, scale_to_zero=scale_to_zero,
-        activation_query=activation_query,
-        queue_threshold=queue_threshold, kv_cache_threshold=kv_cache_threshold, scale_down_window_s=scale_down_window_s,
-        fallback_replicas=fallback_replicas, prometheus_url=prometheus_url, prometheus_release=prometheus_release,
-        prometheus_namespace=prometheus_namespace, prometheus_auth_secret=prometheus_auth_secret, monitor=monitor,
-        allow_from_namespaces=allow_from_namespace or None, slo_ttft_p99=slo_ttft_p99, slo_itl_p99=slo_itl_p99,
-        runbook_url=runbook_url, drain_seconds=drain_seconds, enable_prefix_caching=enable_prefix_caching,
-        enable_chunked_prefill=enable_chunked_prefill, trust_remote_code=trust_remote_code,
-        extra_args=extra_arg or None, without=without or None,
-    ))
+    values.update(flags)
     plan, docs = plan_render(build(RenderSpec, values))
     write_render(plan, docs, out_dir)

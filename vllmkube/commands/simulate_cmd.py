@@ -12,7 +12,7 @@ from . import options as opt
 @app.command()
 def simulate(
     model: opt.Model = None,
-    model_config: opt.ModelConfig = None,
+    model_config_path: opt.ModelConfig = None,
     gpu: opt.Gpu = None,
     gpu_memory_gib: opt.GpuMemoryGib = None,
     max_model_len: opt.MaxModelLen = None,
@@ -44,14 +44,11 @@ def simulate(
     from ..simulate import prepare
     from ..spec import SizeSpec, build
 
+    values = opt.spec_values(SizeSpec, locals())  # parameters are named like SizeSpec's fields
     if output not in ("table", "json"):
         raise InputError("--output", f"unknown format {output!r}", "use table or json")
     if plot is not None and not plot.lower().endswith(".svg"):
         raise InputError("--plot", "only SVG is written (PNG would need matplotlib, not a dependency)", "use e.g. --plot out.svg")
-    values = opt.given(model=model, model_config_path=model_config, gpu=gpu, gpu_memory_gib=gpu_memory_gib,
-                       max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size, quantization=quantization,
-                       kv_cache_dtype=kv_cache_dtype, vllm_version=vllm_version, input_len=input_len,
-                       output_len=output_len, slo_ttft_p99=slo_ttft_p99, slo_itl_p99=slo_itl_p99)
 
     def read(path: str) -> str:
         try:

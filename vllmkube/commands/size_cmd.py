@@ -13,7 +13,7 @@ from . import options as opt
 @app.command()
 def size(
     model: opt.Model = None,
-    model_config: opt.ModelConfig = None,
+    model_config_path: opt.ModelConfig = None,
     params_b: opt.ParamsB = None,
     gpu: opt.Gpu = None,
     gpu_memory_gib: opt.GpuMemoryGib = None,
@@ -47,17 +47,10 @@ def size(
     from ..report import emit_compare, emit_size
     from ..spec import SizeSpec, build
 
+    values = opt.spec_values(SizeSpec, locals())  # parameters are named like SizeSpec's fields
+
     if output not in ("table", "json", "yaml"):
         raise InputError("--output", f"unknown format {output!r}", "use table, json or yaml")
-    values = opt.given(
-        model=model, model_config_path=model_config, params_b=params_b, gpu=gpu, gpu_memory_gib=gpu_memory_gib,
-        gpus_per_node=gpus_per_node, max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
-        tensor_parallel_size=tensor_parallel_size, pipeline_parallel_size=pipeline_parallel_size,
-        quantization=quantization, kv_cache_dtype=kv_cache_dtype, dtype=dtype, min_concurrency=min_concurrency,
-        vllm_version=vllm_version, max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-        enforce_eager=enforce_eager, input_len=input_len, output_len=output_len, concurrency=concurrency, rps=rps,
-        slo_ttft_p99=slo_ttft_p99, slo_itl_p99=slo_itl_p99,
-    )
     spec = build(SizeSpec, values)
     if compare or gpus:
         from ..compare import for_spec
