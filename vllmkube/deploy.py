@@ -243,6 +243,11 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         {"name": "HOME", "value": "/cache"},
         {"name": "XDG_CACHE_HOME", "value": "/cache"},
         {"name": "VLLM_CACHE_ROOT", "value": "/cache/vllm"},
+        # uid 1000 may have no passwd entry in the image: getpass.getuser() (torch inductor) reads USER first
+        {"name": "USER", "value": "vllm"},
+        {"name": "TORCHINDUCTOR_CACHE_DIR", "value": "/cache/torchinductor"},
+        {"name": "TRITON_CACHE_DIR", "value": "/cache/triton"},
+        {"name": "NUMBA_CACHE_DIR", "value": "/cache/numba"},
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "VLLM_DO_NOT_TRACK", "value": "1"},
         # vLLM gives up waiting for its engine after this long (default 600 s); big models load longer.
