@@ -283,3 +283,14 @@ def test_model_config_needs_a_repo_to_download(tmp_path, capsys):
     assert r.code == 2 and r.err.startswith("error: --model-repo")
     r = run(capsys, "render", "--model-config", str(tmp_path), "--gpu", "h100", "--model-repo", "acme/my-llama")
     assert r.code == 0 and '"acme/my-llama"' in r.out
+
+
+def test_rollout_replace_or_surge(capsys):
+    _, docs, _ = render(model="llama-3.1-8b", gpu="h100")
+    assert docs["Deployment"]["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+    _, docs, _ = render(model="llama-3.1-8b", gpu="h100", rollout="surge")
+    assert docs["Deployment"]["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100")
+    assert "rollout takes the service down" in r.err
+    r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "--min-replicas", "2")
+    assert "rollout takes the service down" not in r.err

@@ -102,6 +102,8 @@ class DeploymentPlan:
     liveness_probe: Probe
     termination_grace_s: int
     prestop_sleep_s: int
+    max_surge: int  # rolling update: (maxSurge, maxUnavailable) = (0, 1) replace or (1, 0) surge
+    max_unavailable: int
     placement: Placement
     hf_token: tuple[str, str] | None  # (secret, key)
     # cache
@@ -278,6 +280,9 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     if scale_to_zero:
         warnings.append(f"scale to zero: the first request after idle waits for a cold start (up to {budget_s}s); "
                         "the gateway must hold or retry it that long")
+    if spec.rollout == "replace" and spec.min_replicas == 1:
+        warnings.append("with one replica a rollout takes the service down until the new pod has loaded; "
+                        "--rollout surge starts it first if a spare GPU set exists, or raise --min-replicas")
     trig = triggers(spec, v, ns, served, sizing, serving)
     max_replicas = spec.max_replicas
     if serving is not None and serving.replicas is not None:
@@ -301,7 +306,8 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         cpu_request=str(cpu), memory_request=_gi(memory_gib), memory_limit=_gi(memory_gib + shm_gib),
         shm_size=f"{shm_gib}Gi" if shm_gib else None, startup_probe=startup,
         readiness_probe=Probe("/health", 5, 3, 3), liveness_probe=Probe("/health", 15, 5, 4),
-        termination_grace_s=grace, prestop_sleep_s=PRESTOP_SLEEP_S, placement=place, hf_token=hf_token,
+        termination_grace_s=grace, prestop_sleep_s=PRESTOP_SLEEP_S,
+        max_surge=1 if spec.rollout == "surge" else 0, max_unavailable=0 if spec.rollout == "surge" else 1, placement=place, hf_token=hf_token,
         pvc_size=pvc_gib, pvc_access_mode=spec.pvc_access_mode, storage_class=spec.storage_class,
         downloader_env=downloader_env,
         min_replicas=spec.min_replicas, max_replicas=max_replicas,

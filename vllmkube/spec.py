@@ -235,6 +235,9 @@ class RenderSpec(SizeSpec):
     slo_itl_p99: float = Field(default=0.1, description="inter-token latency p99 objective, seconds")
     runbook_url: str = Field(default="https://github.com/vllmkube/vllmkube/blob/main/docs/runbook.md",
                              pattern=r"^https?://\S+$", description="runbook the alerts link to")
+    rollout: Literal["replace", "surge"] = Field(
+        default="replace", description="replace: one pod at a time, no spare GPUs needed; surge: start the new "
+        "pod first (needs free GPUs for one more replica, no capacity dip)")
     drain_seconds: int = Field(default=30, ge=0, le=3600, description="--shutdown-timeout: drain in-flight requests")
     enable_prefix_caching: bool = Field(default=True, description="reuse KV blocks of shared prompt prefixes")
     enable_chunked_prefill: bool = Field(default=True, description="split long prompts so decoding keeps going")

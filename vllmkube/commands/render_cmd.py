@@ -64,6 +64,7 @@ def render(
     slo_ttft_p99: opt.SloTtft = None,
     slo_itl_p99: opt.SloItl = None,
     runbook_url: Optional[str] = typer.Option(None, "--runbook-url", help="Runbook the alerts link to."),
+    rollout: Optional[str] = typer.Option(None, "--rollout", help="replace (default: no spare GPUs needed) or surge (new pod first)."),
     drain_seconds: Optional[int] = typer.Option(None, "--drain-seconds", help="--shutdown-timeout for in-flight requests (30)."),
     enable_prefix_caching: Optional[bool] = typer.Option(None, "--prefix-caching/--no-prefix-caching", help="Prefix caching (on)."),
     enable_chunked_prefill: Optional[bool] = typer.Option(None, "--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (on)."),
