@@ -56,3 +56,13 @@ def test_a_new_revision_is_a_new_job_name():
     _, b = plan_render(build(RenderSpec, {"model": "llama-3.1-8b", "gpu": "h100", "revision": "b"}))
     name = lambda docs: next(d.name for d in docs if d.kind == "Job")  # noqa: E731
     assert name(a) != name(b)
+
+
+def test_the_marker_the_script_writes_is_the_one_the_pods_wait_for():
+    from pathlib import Path
+
+    import vllmkube
+    from vllmkube.deploy import DOWNLOAD_MARKER
+
+    script = (Path(vllmkube.__file__).parent / "download_model.py").read_text()
+    assert f'"{DOWNLOAD_MARKER}"' in script

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 HTTP_PORT = 8000
 MODEL_MOUNT = "/models"
+DOWNLOAD_MARKER = ".vllmkube-complete"  # download_model.py writes it last (it runs standalone, so it spells it too)
 PRESTOP_SLEEP_S = 10  # time for endpoints to drop the pod before SIGTERM
 ENGINE_INIT_S = 120  # engine start, profiling, CUDA-graph capture / torch.compile on top of weight loading
 PROBE_SAFETY = 1.5
@@ -87,6 +88,8 @@ class DeploymentPlan:
     model_repo: str
     revision: str | None
     model_path: str
+    download_marker: str  # written last by the downloader; the serving pods wait for it
+    dashboard_key: str  # the ConfigMap key holding the dashboard JSON
     image: str
     command: list[str]
     args: list[str]
@@ -301,7 +304,8 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         release=release, namespace=ns, labels=labels, selector=selector,
         downloader_labels=naming.labels(release, "downloader", version_label), components=components, names=names,
         target_api_version="apps/v1", target_kind="Deployment",
-        served_model_name=served, model_repo=repo, revision=spec.revision, model_path=model_dir, image=image,
+        served_model_name=served, model_repo=repo, revision=spec.revision, model_path=model_dir,
+        download_marker=f"{model_dir}/{DOWNLOAD_MARKER}", dashboard_key=f"{release}.json", image=image,
         command=["vllm", "serve"], args=args, env=env, gpu_resource=gpu.resource_name, gpus_per_pod=gpus,
         cpu_request=str(cpu), memory_request=_gi(memory_gib), memory_limit=_gi(memory_gib + shm_gib),
         shm_size=f"{shm_gib}Gi" if shm_gib else None, startup_probe=startup,

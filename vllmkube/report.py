@@ -74,7 +74,11 @@ def _size_table(p: SizingPlan) -> None:
     layout = f"TP {p.tensor_parallel_size} x PP {p.pipeline_parallel_size}"
     quant = p.quantization or "16-bit"
     verdict = "[green]fits[/]" if p.fits else "[red]does not fit[/]"
-    c.print(f"[bold]{p.model}[/] on [bold]{p.gpu}[/] ({p.gpu_memory_gib:g} GiB as CUDA reports it), vLLM {p.vllm_version}")
+    from rich.markup import escape
+
+    # a name from a user's config.json is text, never rich markup
+    c.print(f"[bold]{escape(p.model)}[/] on [bold]{escape(p.gpu)}[/] ({p.gpu_memory_gib:g} GiB as CUDA reports it), "
+            f"vLLM {p.vllm_version}")
     c.print(f"  {verdict}: {layout} = {p.gpus_per_replica} GPU(s) on {p.nodes_per_replica} node(s), "
             f"{quant} weights, KV cache {p.kv_cache_dtype}, max_model_len {p.max_model_len}")
     t = Table(title="Memory per GPU (GiB)", title_justify="left", show_edge=False)
