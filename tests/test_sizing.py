@@ -44,12 +44,15 @@ def test_deepseek_v3_on_h100_is_refused_at_16bit_and_fp8_with_reasons():
 
 
 def test_fp8_tried_before_4bit_and_only_where_the_gpu_can():
-    p = plan("llama-3.1-70b", "l40s", max_model_len=4096)
-    labels = [r.option for r in p.rejected] + [f"chosen {p.quantization}"]
-    assert not any(label.startswith("AWQ") for label in labels[:-1]) or p.quantization == "awq"
-    assert p.quantization in ("fp8", None) or any(r.option.startswith("FP8") for r in p.rejected)
-    t4 = plan("llama-3.1-8b", "t4", max_model_len=4096)
-    assert not any(r.option.startswith("FP8") for r in t4.rejected) and t4.quantization != "fp8"
+    # two L40S per node: 16-bit and FP8 cannot hold 70B on two GPUs, so the ladder ends at 4-bit
+    p = plan("llama-3.1-70b", "l40s", max_model_len=4096, gpus_per_node=2)
+    assert [r.option.split(" (")[0] for r in p.rejected] == [
+        "16-bit TP1 PP1", "16-bit TP2 PP1", "FP8 TP1 PP1", "FP8 TP2 PP1", "AWQ 4-bit TP1 PP1"]
+    assert (p.quantization, p.tensor_parallel_size) == ("awq", 2) and p.needs_prequantized_checkpoint
+    # a T4 runs no FP8 in vLLM: the ladder goes from 16-bit straight to 4-bit
+    t4 = plan("llama-3.1-8b", "t4", max_model_len=4096, gpus_per_node=1)
+    assert not any(r.option.startswith("FP8") for r in t4.rejected)
+    assert t4.rejected[0].option.startswith("16-bit") and t4.quantization == "awq"
 
 
 def test_pipeline_parallel_halves_layers_and_kv_per_gpu():
@@ -124,10 +127,16 @@ def test_cuda_graph_estimate_depends_on_the_version():
 
 
 def test_does_not_fit_names_the_largest_max_model_len():
-    p = plan("llama-3.1-8b", "t4", tensor_parallel_size=1, quantization="none", dtype="float16", max_model_len=32768)
-    assert not p.fits
-    assert 0 < p.max_model_len_that_fits < 32768 or p.kv_cache_gib_per_gpu == 0
-    assert any("does not fit" in w for w in p.warnings)
+    # the weights fit a 4090, but one 65,536-token request does not: vLLM refuses to start and
+    # names the largest max_model_len that would fit (for full attention: the KV tokens it has)
+    p = plan("llama-3.1-8b", "rtx-4090", tensor_parallel_size=1, quantization="none", max_model_len=65536)
+    assert not p.fits and p.kv_cache_tokens > 0
+    assert p.max_model_len_that_fits == p.kv_cache_tokens < 65536
+    assert any(f"largest max_model_len that fits: {p.max_model_len_that_fits}" in w for w in p.warnings)
+    # weights alone over the budget: nothing fits at all
+    t4 = plan("llama-3.1-8b", "t4", tensor_parallel_size=1, quantization="none", dtype="float16")
+    assert not t4.fits and t4.kv_cache_tokens == 0 and t4.max_model_len_that_fits == 0
+    assert any("exceed" in w for w in t4.warnings)
 
 
 def test_min_concurrency_pushes_to_more_gpus():
