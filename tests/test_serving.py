@@ -11,7 +11,7 @@ from vllmkube.errors import InputError
 def _plan(model="llama-3.1-8b", gpu="h100", opts=None, **workload):
     m, g = catalog.find_model(model), catalog.find_gpu(gpu)
     sp = sizing.size(m, g, sizing.SizingOptions(**(opts or {})))
-    return serving.plan(m, g, sp, serving.Workload(**workload))
+    return compare.plan_with_nearest(m, g, sp, serving.Workload(**workload))
 
 
 def test_a_tighter_itl_slo_lowers_the_batch_limits():

@@ -90,7 +90,7 @@ def layouts(model: ModelEntry, gpu: GpuEntry, base: SizingOptions) -> list[tuple
 
 
 def evaluate(model: ModelEntry, gpu: GpuEntry, base: SizingOptions, tp: int, precision: str, workload: Workload,
-             prices: dict[str, float], nearest: bool = False) -> Row:
+             prices: dict[str, float]) -> Row:
     quant = None if precision == (model.quantization or "16bit") else precision
     if precision == "16bit":
         quant = "none" if not model.quantization else None
@@ -103,7 +103,7 @@ def evaluate(model: ModelEntry, gpu: GpuEntry, base: SizingOptions, tp: int, pre
         return Row(gpu.key, tp, precision, sp.gpus_per_replica, False, None, None,
                    sp.rejected[-1].reason if sp.rejected else "does not fit")
     try:
-        sv = plan(model, gpu, sp, workload, nearest=nearest)
+        sv = plan(model, gpu, sp, workload)
     except VllmkubeError as exc:
         return Row(gpu.key, tp, precision, sp.gpus_per_replica, False, None, None, str(exc))
     price = prices.get(gpu.key)
@@ -149,6 +149,14 @@ def nearest_option(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workloa
         if ok:
             return _describe(min(ok, key=lambda r: (r.gpus_per_replica, r.tp)))
     return None
+
+
+def plan_with_nearest(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload) -> ServingPlan:
+    """serving.plan, and when it cannot meet the SLOs, the nearest layout that can."""
+    sv = plan(model, gpu, sizing, workload)
+    if sv.slo_met:
+        return sv
+    return sv.model_copy(update={"nearest_option": nearest_option(model, gpu, sizing, workload)})
 
 
 def _describe(r: Row) -> str:

@@ -12,8 +12,8 @@ Pure; the numbers come from the performance model (performance.py, docs/performa
   KEDA adds a replica above it.
 * replicas: for ``rps`` with ``headroom`` spare capacity, and enough that the p99 queueing
   delay (Erlang C over all batch slots) fits in the TTFT SLO.
-* slo_met / unmet / nearest_option: when no batch size meets an SLO on this layout, why, and
-  the nearest layout (more tensor parallelism, FP8, another GPU) that would.
+* slo_met / unmet: when no batch size meets an SLO on this layout, and why; nearest_option (the
+  nearest layout that would: more tensor parallelism, FP8, another GPU) is compare.plan_with_nearest's.
 """
 from __future__ import annotations
 
@@ -177,8 +177,7 @@ def _limit(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, w: Workload, se
     return "kv-cache" if kv_cap < sizing.max_num_seqs else "scheduler"
 
 
-def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload | None = None,
-         nearest: bool = True) -> ServingPlan:
+def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload | None = None) -> ServingPlan:
     """The serving settings for ``workload`` on the layout ``sizing`` chose. Raises InputError
     when a request cannot fit the context."""
     w = workload or Workload()
@@ -249,11 +248,6 @@ def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workloa
     if w.rps is not None:
         replicas = replicas_for(w.rps, capacity, seqs, slack, w.headroom)
         gpus_total = replicas * sizing.gpus_per_replica
-    nearest_option = None
-    if unmet and nearest:
-        from .compare import nearest_option as find_nearest
-
-        nearest_option = find_nearest(model, gpu, sizing, w)
     return ServingPlan(
         input_len=w.input_len, output_len=w.output_len, rps=w.rps,
         slo_ttft_p99_ms=None if w.slo_ttft_p99 is None else round(w.slo_ttft_p99 * 1e3, 3),
@@ -263,21 +257,5 @@ def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workloa
         output_tokens_per_s=round(shown.output_tokens_per_s, 1), requests_per_s=round(shown.requests_per_s, 3),
         max_num_seqs=seqs, max_num_batched_tokens=budget, capacity_rps=round(capacity, 3), limited_by=limited_by,
         queue_threshold=max(1, queue), target_rps_per_replica=round(capacity * (1 - w.headroom), 3),
-        headroom=w.headroom, replicas=replicas, gpus_per_replica=sizing.gpus_per_replica, gpus_total=gpus_total, slo_met=not unmet, unmet=unmet, nearest_option=nearest_option, notes=notes,
+        headroom=w.headroom, replicas=replicas, gpus_per_replica=sizing.gpus_per_replica, gpus_total=gpus_total, slo_met=not unmet, unmet=unmet, nearest_option=None, notes=notes,
     )
-
-
-def for_spec(spec, sizing) -> ServingPlan | None:
-    """The serving plan for a SizeSpec's workload keys (None without any, or for a rule of thumb)."""
-    from .sizing import SizingPlan as _Plan
-    from .spec import resolve_gpu, resolve_model
-
-    workload = spec.workload()
-    if workload is None or not isinstance(sizing, _Plan):
-        if workload is not None:
-            raise InputError("--model", "workload flags need a model (--params-b is a rule of thumb only)",
-                             "pass --model or --model-config")
-        return None
-    if not sizing.fits:
-        return None  # nothing to serve; the sizing table says why
-    return plan(resolve_model(spec), resolve_gpu(spec), sizing, workload)

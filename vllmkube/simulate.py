@@ -480,7 +480,7 @@ def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: i
         "slo_ttft_p99": workload.slo_ttft_p99 if workload.slo_ttft_p99 is not None else DEFAULT_SLO_TTFT_S,
         "slo_itl_p99": workload.slo_itl_p99 if workload.slo_itl_p99 is not None else DEFAULT_SLO_ITL_S})
     # plan once for the lengths (the traffic's peak is known only after the cost function exists)
-    base = serving_plan(model, gpu, sizing, workload, nearest=False)
+    base = serving_plan(model, gpu, sizing, workload)
     engine = performance.engine_for(model, gpu, sizing, max_num_seqs=base.max_num_seqs,
                                     max_num_batched_tokens=base.max_num_batched_tokens)
     traffic = parse_traffic(traffic_text, duration_s, read_file, cost_fn(engine, base))

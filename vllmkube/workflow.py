@@ -15,6 +15,23 @@ def plan_size(spec: SizeSpec) -> SizingPlan | RuleOfThumb:
     return size(model, gpu, spec.sizing_options(), spec.gpu_memory_gib)
 
 
+def serving_for(spec: SizeSpec, sizing: SizingPlan | RuleOfThumb):
+    """The serving plan (with the nearest layout that meets unmet SLOs) for a SizeSpec's workload
+    keys; None without any, or for a model that does not fit."""
+    from .compare import plan_with_nearest
+    from .errors import InputError
+
+    workload = spec.workload()
+    if workload is None or not isinstance(sizing, SizingPlan):
+        if workload is not None:
+            raise InputError("--model", "workload flags need a model (--params-b is a rule of thumb only)",
+                             "pass --model or --model-config")
+        return None
+    if not sizing.fits:
+        return None  # nothing to serve; the sizing table says why
+    return plan_with_nearest(resolve_model(spec), resolve_gpu(spec), sizing, workload)
+
+
 def plan_render(spec: "RenderSpec"):
     """Spec -> (DeploymentPlan, documents). Raises InputError before anything is written.
 

@@ -58,13 +58,11 @@ def size(
         table = for_spec(spec, gpus, gpu_price)
         emit_compare(table, output)
         return 1 if strict and not table.any_met else 0
-    from ..workflow import plan_size
+    from ..workflow import plan_size, serving_for
 
     result = plan_size(spec)
     performance = None
     if spec.workload() is not None:  # the performance model is imported only when asked for
-        from ..serving import for_spec as serving_for
-
         performance = serving_for(spec, result)
     emit_size(result, output, performance)
     failed = not result.fits or (performance is not None and not performance.slo_met)
