@@ -16,7 +16,7 @@ import pytest
 from promtool_harness import (Case, Exporter, Pod, all_promql, check_rules, expected_alert, render, rules_by_name,
                               run, series, write_rules_file)
 
-from vllmkube import observability
+from vllmkube.plan import rules as alert_rules
 from vllmkube.versions import NEWEST_VLLM
 
 REPO = Path(__file__).resolve().parent.parent
@@ -218,7 +218,7 @@ def alert_results(promtool, rendered, rules_files, tmp_path_factory):
 def test_every_alert_has_a_firing_and_a_silent_case():
     fired = {c.alert for c in CASES if c.fires is not None}
     silent = {c.alert for c in CASES if c.fires is None}
-    assert fired == silent == set(observability.alert_names())
+    assert fired == silent == set(alert_rules.alert_names())
 
 
 @pytest.mark.parametrize("case", [c.name for c in CASES])
@@ -269,10 +269,10 @@ def test_check_rules_rejects_a_broken_rule(promtool, rendered, tmp_path):
 
 def test_alerts_carry_for_severity_summary_description_runbook(rendered):
     rules = rules_by_name(rendered["newest"])
-    assert {n for n, r in rules.items() if "alert" in r} == set(observability.alert_names())
+    assert {n for n, r in rules.items() if "alert" in r} == set(alert_rules.alert_names())
     hpa = rendered["newest"]["ScaledObject"][0]["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["name"]
     assert f'horizontalpodautoscaler="{hpa}"' in rules["VllmAutoscalerAtMaxWhileQueueGrows"]["expr"]
-    for name in observability.alert_names():
+    for name in alert_rules.alert_names():
         r = rules[name]
         assert r["for"] and r["labels"]["severity"] in ("warning", "critical")
         assert r["annotations"]["summary"] and r["annotations"]["description"]

@@ -62,7 +62,7 @@ def test_the_marker_the_script_writes_is_the_one_the_pods_wait_for():
     from pathlib import Path
 
     import vllmkube
-    from vllmkube.deploy import DOWNLOAD_MARKER
+    from vllmkube.plan.cache import DOWNLOAD_MARKER
 
     script = (Path(vllmkube.__file__).parent / "download_model.py").read_text()
     assert f'"{DOWNLOAD_MARKER}"' in script

@@ -10,7 +10,7 @@ import pytest
 
 from clirun import run
 from k8s_validate import is_core, plain, validate_core
-from vllmkube.deploy import _probe_budget_s
+from vllmkube.plan.pod import probe_budget_s
 from vllmkube.render import to_stream
 from vllmkube.spec import RenderSpec, build
 from vllmkube.workflow import plan_render
@@ -51,7 +51,7 @@ def test_every_number_follows_from_one_sizing(gpu):
         assert lim - req == shm  # the tmpfs counts against the memory limit
     else:
         assert "dshm" not in volumes
-    budget = _probe_budget_s(s.checkpoint_gib, 0.5)
+    budget = probe_budget_s(s.checkpoint_gib, 0.5)
     probe = c["startupProbe"]
     assert probe["periodSeconds"] * probe["failureThreshold"] >= budget
     pvc = int(docs["PersistentVolumeClaim"]["spec"]["resources"]["requests"]["storage"].removesuffix("Gi"))
@@ -81,7 +81,7 @@ def test_production_basics_of_the_deployment():
     assert {"name": "HF_HUB_OFFLINE", "value": "1"} in c["env"]
     assert arg(c, "--served-model-name") == "meta-llama/Llama-3.1-8B-Instruct"
     drain = int(arg(c, "--shutdown-timeout"))
-    assert pod["terminationGracePeriodSeconds"] > drain + plan.prestop_sleep_s
+    assert pod["terminationGracePeriodSeconds"] > drain + plan.pod.prestop_sleep_s
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     vols = {m["name"]: m for m in c["volumeMounts"]}
     assert vols["models"]["readOnly"] is True
@@ -231,6 +231,8 @@ def test_wheel_ships_templates_and_renders_from_an_install(tmp_path):
     wheel = next(tmp_path.glob("vllmkube-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "vllmkube/templates/deployment.yaml.j2" in names and "vllmkube/data/catalog.json" in names
+    packages = {p.parent.relative_to(root).as_posix() for p in (root / "vllmkube").rglob("__init__.py")}
+    assert sorted(p for p in packages if f"{p}/__init__.py" not in names) == []  # pyproject lists every package
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("from vllmkube.spec import RenderSpec, build; from vllmkube.workflow import plan_render; "
@@ -247,7 +249,7 @@ def test_fp8_on_load_still_downloads_and_reads_the_16bit_checkpoint():
     assert fp8.sizing.weights_gib_total < 0.6 * bf16.sizing.weights_gib_total
     assert fp8.sizing.checkpoint_gib == bf16.sizing.checkpoint_gib
     assert arg(container(docs), "--quantization") == "fp8"
-    assert fp8.pvc_size == bf16.pvc_size
+    assert fp8.cache.pvc_size == bf16.cache.pvc_size
 
 
 def test_slo_flags_move_batch_limits_max_replicas_and_alerts_together():
@@ -258,7 +260,7 @@ def test_slo_flags_move_batch_limits_max_replicas_and_alerts_together():
     assert tight.sizing.max_num_seqs == seqs(dtight)  # the engine flag and the KV budget agree
     so = lambda d: d["ScaledObject"]["spec"]  # noqa: E731
     assert so(dtight)["maxReplicaCount"] > so(dbase)["maxReplicaCount"]  # smaller batches: more replicas for 30 req/s
-    assert so(dtight)["maxReplicaCount"] == tight.max_replicas
+    assert so(dtight)["maxReplicaCount"] == tight.scaling.max_replicas
     rules = lambda d: {r.get("alert"): r["expr"] for g in d["PrometheusRule"]["spec"]["groups"] for r in g["rules"]}  # noqa: E731
     assert rules(dtight)["VllmTTFTP99AboveSLO"].endswith("> 0.3") and rules(dbase)["VllmTTFTP99AboveSLO"].endswith("> 2")
     assert rules(dtight)["VllmITLP99AboveSLO"].endswith("> 0.02")

@@ -4,12 +4,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .deploy import DeploymentPlan
 from .errors import InputError
+from .plan import Plan
 from .render import Document, kustomization, to_stream
 
 
-def write_render(plan: DeploymentPlan, docs: list[Document], out_dir: str | None) -> None:
+def write_render(plan: Plan, docs: list[Document], out_dir: str | None) -> None:
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if out_dir is None:

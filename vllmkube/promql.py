@@ -16,3 +16,11 @@ def matchers(**labels: str) -> str:
 def service_selector(namespace: str, served_model_name: str) -> str:
     """Only this service's pods: its namespace and the model_name vLLM puts on every series."""
     return matchers(namespace=namespace, model_name=served_model_name)
+
+
+def number(x: float) -> str:
+    """A threshold or constant as PromQL and KEDA write it: 5, 0.8, 1e+06."""
+    return f"{x:g}"
+
+
+RATE_WINDOW = "5m"  # rate() window of the recording rules, alerts and dashboard

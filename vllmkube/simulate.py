@@ -7,7 +7,7 @@ period earlier and computes a desired replica count per trigger (kubernetes-vllm
 section 1.5: AverageValue -> ceil(M / T), Value -> ceil(ready x M / T), tolerance 0.1),
 takes the largest, applies the stabilization windows and the scale-up/down policies, and new
 pods become ready after the cold start (the startup-probe budget render writes,
-deploy._probe_budget_s). Policies compared:
+plan.pod.probe_budget_s). Policies compared:
 
 * vllmkube: queue depth over the SLO-derived threshold, the finished-request rate (1-minute
   rate) over (1 - headroom) x a replica's capacity, and KV-cache usage over 0.8;
@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import performance
-from .deploy import POLLING_S, SCALE_DOWN_POLICY, SCALE_UP_POLICIES
+from .plan.scaling import POLLING_S, SCALE_DOWN_POLICY, SCALE_UP_POLICIES
 from .errors import InputError
 from .serving import DEFAULT_SLO_ITL_S, DEFAULT_SLO_TTFT_S, ServingPlan
 
@@ -36,7 +36,7 @@ RATE_WINDOW_S = 60  # rate(...[1m])
 
 @dataclass(frozen=True)
 class Behavior:
-    """The HPA behaviour render writes (deploy.POLLING_S, SCALE_UP_POLICIES, SCALE_DOWN_POLICY)."""
+    """The HPA behaviour render writes (plan.scaling.POLLING_S, SCALE_UP_POLICIES, SCALE_DOWN_POLICY)."""
 
     sync_s: int = POLLING_S
     up_window_s: int = 0
@@ -459,7 +459,7 @@ def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: i
             queue_threshold: float | None = None, cold_start_s: int | None = None, load_rate_gib_s: float = 0.5,
             only: list[str] | None = None) -> Run:
     """Size, plan and simulate a SizeSpec under a traffic shape (the `simulate` command's core)."""
-    from .deploy import _probe_budget_s
+    from .plan.pod import probe_budget_s
     from .serving import Workload, plan as serving_plan, replicas_for
     from .sizing import size
     from .spec import resolve_gpu, resolve_model
@@ -492,7 +492,7 @@ def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: i
     if queue_threshold is not None:
         plan = plan.model_copy(update={"queue_threshold": queue_threshold})
     hi = max(min_replicas, max_replicas if max_replicas is not None else needed)
-    cold = cold_start_s if cold_start_s is not None else _probe_budget_s(sizing.checkpoint_gib, load_rate_gib_s)
+    cold = cold_start_s if cold_start_s is not None else probe_budget_s(sizing.checkpoint_gib, load_rate_gib_s)
     rm = replica_model(engine, plan, sizing.gpus_per_replica, cold)
     results = simulate(rm, traffic, plan, min_replicas, hi, only)
     return Run(model.id, gpu.key, sizing.gpus_per_replica, plan, traffic, cold, min_replicas, hi, results)

@@ -33,13 +33,13 @@ def serving_for(spec: SizeSpec, sizing: SizingPlan | RuleOfThumb):
 
 
 def plan_render(spec: "RenderSpec"):
-    """Spec -> (DeploymentPlan, documents). Raises InputError before anything is written.
+    """Spec -> (Plan, documents). Raises InputError before anything is written.
 
     With workload or SLO keys, the serving plan picks the batch limits; the model is then sized
     again with them (same layout), so the KV budget and the engine flags come from one sizing.
     """
     from . import serving as serving_mod
-    from .deploy import build
+    from .compose import build
     from .render import render_documents
 
     model = resolve_model(spec)

@@ -3,7 +3,7 @@
 Facts (shared reference kubernetes-vllm-facts.md): /dev/shm for tensor parallelism (3.5),
 VLLM_PORT injected by a Service named vllm (3.4), the HTTP port only answers once the model
 is loaded and SIGTERM during load kills vLLM (3.3, 3.6). The load-time estimate uses the same
-constants as the renderer (deploy.ENGINE_INIT_S, the default --load-rate-gib-s).
+constants as the renderer (plan.pod.ENGINE_INIT_S, the default --load-rate-gib-s).
 """
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import functools
 import math
 import re
 
-from ... import arch, catalog, deploy
+from ... import arch, catalog
 from ...errors import InputError
+from ...plan.pod import ENGINE_INIT_S, PROBE_SAFETY
 from ...sizing import BYTES_PER_PARAM, GIB, PRECISION_LABEL
 from ...spec import RenderSpec
 from ..bundle import Bundle, Server, same_namespace
@@ -203,14 +204,14 @@ def _probes(b: Bundle, s: Server) -> None:
         budget, delay, period, failures = _budget(probe)
     except (TypeError, ValueError):
         return
-    needed = math.ceil(size / LOAD_RATE_GIB_S + deploy.ENGINE_INIT_S)
+    needed = math.ceil(size / LOAD_RATE_GIB_S + ENGINE_INIT_S)
     if budget >= needed:
         return
     which = "startupProbe" if key == "startupProbe" else "livenessProbe (there is no startupProbe)"
-    want = math.ceil((needed * deploy.PROBE_SAFETY - delay) / period)
+    want = math.ceil((needed * PROBE_SAFETY - delay) / period)
     b.report("startup-probe-budget", s.doc, s.cpath + (key,),
              f"{which} allows {budget}s (initialDelay {delay} + period {period} x failureThreshold {failures}), but "
-             f"loading {source} at {LOAD_RATE_GIB_S:g} GiB/s plus ~{deploy.ENGINE_INIT_S}s engine start needs ~{needed}s: "
+             f"loading {source} at {LOAD_RATE_GIB_S:g} GiB/s plus ~{ENGINE_INIT_S}s engine start needs ~{needed}s: "
              "the kubelet kills vLLM mid-load",
              f"add a startupProbe on /health with periodSeconds {period} and failureThreshold >= {want}"
              if key != "startupProbe" else f"raise startupProbe.failureThreshold to {want} or more", severity)

@@ -1,0 +1,55 @@
+"""build(): the spec and the sizing -> the parts of the plan -> the target that consumes them.
+
+Every number in the manifests traces back to the sizing (GPU limit = TP x PP, shm from TP,
+probe budget and PVC size from the weights); templates do no arithmetic. The parts live in
+vllmkube/plan/, the targets in vllmkube/targets/.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import versions
+from .catalog import GpuEntry, ModelEntry
+from .errors import InputError
+from .plan import Plan, cache, engine, identity, monitoring, pod, scaling
+from .sizing import SizingPlan
+from .spec import RenderSpec
+from .targets import TARGETS
+
+if TYPE_CHECKING:
+    from .serving import ServingPlan
+
+MIN_RENDER_VLLM = "0.8.0"  # V1 metrics and flags
+
+
+def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan,
+          serving: "ServingPlan | None" = None, target: str = "deployment") -> Plan:
+    """``serving`` (from --rps / SLO flags) sets maxReplicaCount, the queue threshold and a
+    request-rate trigger; its batch limits are already in ``sizing`` (workflow.plan_render)."""
+    kind = TARGETS[target]
+    v = versions.VllmVersion.parse(spec.vllm_version)
+    if not v.at_least(MIN_RENDER_VLLM):
+        raise InputError("--vllm-version", f"manifests need vLLM {MIN_RENDER_VLLM} or newer (V1 metrics)", f"use {versions.NEWEST_VLLM}")
+    kind.check(model, gpu, sizing)
+    if not sizing.fits:
+        raise InputError("--max-model-len", f"{model.id} does not fit on {gpu.key}: {sizing.warnings[-1]}",
+                         "see `vllmkube size` for the options tried")
+    ident = identity.build(spec, model, sizing, v, omit=kind.OMITS)
+    image = pod.image(spec, v)
+    model_cache = cache.build(spec, ident, sizing)
+    args = engine.serve_args(spec, model, sizing, v, ident.served_model_name, model_cache.model_path)
+    pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
+    scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving)
+    workload = kind.build(ident, pod_template, scale)
+    gpus = pod_template.gpus
+    header = [
+        f"model {model.id} on {gpu.key}: TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}"
+        f" = {gpus} GPU(s) per replica, {sizing.quantization or '16-bit'} weights",
+        f"max_model_len {sizing.max_model_len}, KV cache {sizing.kv_cache_gib_per_gpu} GiB/GPU = "
+        f"{sizing.kv_cache_tokens} tokens, max concurrency {sizing.max_concurrency}x",
+        f"vLLM {v}, replicas {spec.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
+    ]
+    warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings]
+    return Plan(identity=ident, pod=pod_template, cache=model_cache, scaling=scale,
+                monitoring=monitoring.build(spec, v, ident, pod_template, scale), target=workload,
+                sizing=sizing, header=header, warnings=warnings)

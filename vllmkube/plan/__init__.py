@@ -1,0 +1,47 @@
+"""The plan `render` lays out: shared parts, one module each, and the target that consumes them.
+
+    identity.py    names, labels, selector, the served model, which shared documents to render
+    engine.py      the `vllm serve` arguments from the sizing (and the --extra-arg checks)
+    pod.py         the vLLM pod template: image, args, env, resources, probes, shm, placement
+    cache.py       the model cache: PVC and downloader Job
+    scaling.py     replicas, rollout, KEDA triggers and HPA behaviour
+    monitoring.py  ServiceMonitor/PodMonitor, rules.py (PrometheusRule), dashboard.py (Grafana)
+
+The parts never import a target (vllmkube/targets/); compose.py builds them and hands them to one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing one part (e.g. lint's plan.pod constants) need not load them all
+    from ..sizing import SizingPlan
+    from .cache import ModelCache
+    from .identity import Identity
+    from .monitoring import Monitoring
+    from .pod import PodTemplate
+    from .scaling import Scaling
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a target module builds: the workload that runs the pods, which the autoscaler scales
+    (its scaleTargetRef), and the templates that lay it out, in apply order."""
+
+    api_version: str
+    kind: str
+    name: str
+    templates: tuple[str, ...]  # templates/<name>.yaml.j2, rendered where render.ORDER puts the target
+
+
+@dataclass(frozen=True)
+class Plan:
+    identity: Identity
+    pod: PodTemplate
+    cache: ModelCache
+    scaling: Scaling
+    monitoring: Monitoring
+    target: Target
+    sizing: SizingPlan
+    header: list[str]  # comment lines on top of the stream
+    warnings: list[str]

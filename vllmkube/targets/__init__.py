@@ -1,0 +1,20 @@
+"""Serving targets: the workload kind that runs the vLLM pods, one module each.
+
+A target module composes the shared parts of the plan (vllmkube/plan/) and never imports
+another target. It provides:
+
+    NAME                      the --target value
+    OMITS                     shared documents it has no use for (render.ORDER names them)
+    check(model, gpu, sizing) refuse a sizing it cannot serve, before anything is built
+    build(identity, pod, scaling) -> plan.Target (apiVersion, kind, name, its templates)
+
+and one template per workload document (templates/<template>.yaml.j2, using _pod.j2).
+Registering it here is all render needs.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import deployment
+
+TARGETS: dict[str, ModuleType] = {m.NAME: m for m in (deployment,)}

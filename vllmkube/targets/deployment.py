@@ -1,0 +1,42 @@
+"""The Deployment target: one single-node pod per replica, in a Deployment that KEDA scales.
+
+templates/deployment.yaml.j2 lays it out around the shared pod template (templates/_pod.j2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..catalog import GpuEntry, ModelEntry
+from ..errors import InputError
+from ..plan import Target
+from ..plan.identity import Identity
+from ..plan.pod import PodTemplate
+from ..plan.scaling import Scaling
+from ..sizing import SizingPlan
+
+NAME = "deployment"
+OMITS: frozenset[str] = frozenset()  # shared documents this target makes no use of
+
+
+@dataclass(frozen=True)
+class DeploymentTarget(Target):
+    pod: PodTemplate
+    replicas: int | None  # None: KEDA owns the count
+    max_surge: int
+    max_unavailable: int
+
+
+def check(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
+    """Refuse a sizing this target cannot serve, before anything else is built."""
+    if sizing.nodes_per_replica > 1:
+        raise InputError("--gpu", f"{model.id} needs {sizing.nodes_per_replica} nodes per replica "
+                         f"(TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}); multi-node "
+                         "serving (LeaderWorkerSet) is not rendered yet", "pick a larger GPU or --quantization")
+
+
+def build(identity: Identity, pod: PodTemplate, scaling: Scaling) -> DeploymentTarget:
+    return DeploymentTarget(
+        api_version="apps/v1", kind="Deployment", name=identity.names["server"], templates=("deployment",),
+        pod=pod, replicas=None if scaling.autoscaled else scaling.min_replicas,
+        max_surge=scaling.max_surge, max_unavailable=scaling.max_unavailable,
+    )
