@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
-from .plan import Plan, cache, engine, identity, monitoring, pod, scaling
+from .plan import Parts, Plan, cache, engine, identity, monitoring, pod, scaling
 from .sizing import SizingPlan
 from .spec import RenderSpec
 from .targets import TARGETS
@@ -26,21 +26,21 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
           serving: "ServingPlan | None" = None, target: str = "deployment") -> Plan:
     """``serving`` (from --rps / SLO flags) sets maxReplicaCount, the queue threshold and a
     request-rate trigger; its batch limits are already in ``sizing`` (workflow.plan_render)."""
-    kind = TARGETS[target]
+    chosen = TARGETS[target]
     v = versions.VllmVersion.parse(spec.vllm_version)
     if not v.at_least(MIN_RENDER_VLLM):
         raise InputError("--vllm-version", f"manifests need vLLM {MIN_RENDER_VLLM} or newer (V1 metrics)", f"use {versions.NEWEST_VLLM}")
-    kind.check(model, gpu, sizing)
+    chosen.check(model, gpu, sizing)
     if not sizing.fits:
         raise InputError("--max-model-len", f"{model.id} does not fit on {gpu.key}: {sizing.warnings[-1]}",
                          "see `vllmkube size` for the options tried")
-    ident = identity.build(spec, model, sizing, v, omit=kind.OMITS)
+    ident = identity.build(spec, model, sizing, v, omit=chosen.OMITS)
     image = pod.image(spec, v)
     model_cache = cache.build(spec, ident, sizing)
     args = engine.serve_args(spec, model, sizing, v, ident.served_model_name, model_cache.model_path)
     pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
     scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving)
-    workload = kind.build(ident, pod_template, scale)
+    workload = chosen.build(Parts(spec, model, gpu, sizing, v, ident, pod_template, model_cache, scale))
     gpus = pod_template.gpus
     header = [
         f"model {model.id} on {gpu.key}: TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}"

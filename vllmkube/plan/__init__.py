@@ -7,7 +7,8 @@
     scaling.py     replicas, rollout, KEDA triggers and HPA behaviour
     monitoring.py  ServiceMonitor/PodMonitor, rules.py (PrometheusRule), dashboard.py (Grafana)
 
-The parts never import a target (vllmkube/targets/); compose.py builds them and hands them to one.
+The parts never import a target (vllmkube/targets/); compose.py builds them and hands them to one
+as ``Parts``; the target returns a ``Target``.
 """
 from __future__ import annotations
 
@@ -15,12 +16,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing one part (e.g. lint's plan.pod constants) need not load them all
+    from ..catalog import GpuEntry, ModelEntry
     from ..sizing import SizingPlan
+    from ..spec import RenderSpec
+    from ..versions import VllmVersion
     from .cache import ModelCache
     from .identity import Identity
     from .monitoring import Monitoring
     from .pod import PodTemplate
     from .scaling import Scaling
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a target's build() gets: the shared parts and what they were built from."""
+
+    spec: RenderSpec
+    model: ModelEntry
+    gpu: GpuEntry
+    sizing: SizingPlan
+    version: VllmVersion
+    identity: Identity
+    pod: PodTemplate
+    cache: ModelCache
+    scaling: Scaling
 
 
 @dataclass(frozen=True)

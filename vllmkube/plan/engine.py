@@ -45,9 +45,9 @@ def engine_flags(spec: RenderSpec, model: ModelEntry, sizing: SizingPlan, v: Vll
 def serve_args(spec: RenderSpec, model: ModelEntry, sizing: SizingPlan, v: VllmVersion, served: str,
                model_dir: str) -> list[str]:
     """The arguments after `vllm serve`: the model folder, the sizing's flags, then --extra-arg verbatim."""
-    args = [model_dir] + flags.build_args(v, engine_flags(spec, model, sizing, v, served)) + list(spec.extra_args)
+    rendered = engine_flags(spec, model, sizing, v, served)
     check_extra_args(spec.extra_args, v)
-    return args
+    return [model_dir] + flags.build_args(v, rendered) + list(spec.extra_args)
 
 
 def check_extra_args(extra_args: tuple[str, ...], v: VllmVersion) -> None:

@@ -6,7 +6,8 @@ another target. It provides:
     NAME                      the --target value
     OMITS                     shared documents it has no use for (render.ORDER names them)
     check(model, gpu, sizing) refuse a sizing it cannot serve, before anything is built
-    build(identity, pod, scaling) -> plan.Target (apiVersion, kind, name, its templates)
+    build(parts: plan.Parts) -> plan.Target (apiVersion, kind, name, its templates, and
+                              whatever else they lay out)
 
 and one template per workload document (templates/<template>.yaml.j2, using _pod.j2).
 Registering it here is all render needs.

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 
 from ..catalog import GpuEntry, ModelEntry
 from ..errors import InputError
-from ..plan import Target
-from ..plan.identity import Identity
+from ..plan import Parts, Target
 from ..plan.pod import PodTemplate
-from ..plan.scaling import Scaling
 from ..sizing import SizingPlan
 
 NAME = "deployment"
@@ -34,9 +32,10 @@ def check(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
                          "serving (LeaderWorkerSet) is not rendered yet", "pick a larger GPU or --quantization")
 
 
-def build(identity: Identity, pod: PodTemplate, scaling: Scaling) -> DeploymentTarget:
+def build(parts: Parts) -> DeploymentTarget:
+    scaling = parts.scaling
     return DeploymentTarget(
-        api_version="apps/v1", kind="Deployment", name=identity.names["server"], templates=("deployment",),
-        pod=pod, replicas=None if scaling.autoscaled else scaling.min_replicas,
+        api_version="apps/v1", kind="Deployment", name=parts.identity.names["server"], templates=("deployment",),
+        pod=parts.pod, replicas=None if scaling.autoscaled else scaling.min_replicas,
         max_surge=scaling.max_surge, max_unavailable=scaling.max_unavailable,
     )
