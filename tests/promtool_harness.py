@@ -33,7 +33,7 @@ STEP = "15s"  # scrape and rule evaluation interval of every synthetic test
 # ---------------------------------------------------------------- rendering and extraction
 
 def render(**values: Any) -> tuple[Any, dict[str, list[dict]]]:
-    """(DeploymentPlan, {kind: [parsed documents]}) through the same path as `vllmkube render`."""
+    """(Plan, {kind: [parsed documents]}) through the same path as `vllmkube render`."""
     plan, docs = plan_render(build(RenderSpec, values))
     by_kind: dict[str, list[dict]] = {}
     for d in docs:
