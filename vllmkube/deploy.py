@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import flags, metrics, naming, versions
+from . import extraargs, flags, metrics, naming, versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
 from .placement import Placement, placement
@@ -233,6 +233,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         "--shutdown-timeout": spec.drain_seconds if flags.accepts("--shutdown-timeout", v) else None,
         "--trust-remote-code": spec.trust_remote_code,
     }
+    extraargs.check(engine, spec.extra_args)
     args = [model_dir] + flags.build_args(v, engine) + list(spec.extra_args)
     for extra in spec.extra_args:
         if flags.accepts(extra, v) is False:
