@@ -85,7 +85,7 @@ def _run(args: list[str]) -> int:
 
         extra = prepare_help(app, sys.stdout.isatty())
     try:
-        rc = app(args=args, standalone_mode=False, **extra)
+        rc = app(args=args, prog_name="vllmkube", standalone_mode=False, **extra)
     except VllmkubeError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

@@ -50,7 +50,7 @@ def check(engine: Mapping[str, object], extra_args: Iterable[str]) -> None:
         if target not in owned:
             continue
         value = owned[target]
-        shown = f" {value}" if value not in (None, True, False) else ""
+        shown = "" if value is None or isinstance(value, bool) else f" {value}"
         if target in _FIXED:
             fix = f"drop it: {_FIXED[target]}"
         else:

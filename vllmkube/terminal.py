@@ -56,13 +56,16 @@ def prepare_help(app: Any, tty: bool) -> dict[str, Any]:
     from rich.table import Table
     from typer import rich_utils
 
+    app.rich_markup_mode = "rich"
+
     class OptionsTable(Table):
         """Typer's options table lets rich squeeze every column; only the help column may wrap here."""
 
         def add_row(self, *renderables: Any, **kwargs: Any) -> None:
             if not self.columns:  # typer adds no columns to the options table, only rows
-                for i in range(len(renderables)):
-                    self.add_column(no_wrap=i < len(renderables) - 2)  # names whole; the type and help wrap
+                for i in range(len(renderables)):  # names whole; the type and help wrap, long words fold
+                    wraps = i >= len(renderables) - 2
+                    self.add_column(no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
             super().add_row(*renderables, **kwargs)
 
     rich_utils.Table = OptionsTable

@@ -21,7 +21,6 @@ def plan_render(spec: "RenderSpec"):
     With workload or SLO keys, the serving plan picks the batch limits; the model is then sized
     again with them (same layout), so the KV budget and the engine flags come from one sizing.
     """
-    from . import serving as serving_mod
     from .deploy import build
     from .render import render_documents
 
@@ -32,6 +31,8 @@ def plan_render(spec: "RenderSpec"):
     serving = None
     workload = spec.workload()
     if workload is not None and sizing.fits:
+        from . import serving as serving_mod  # the performance model, only when a workload is given
+
         serving = serving_mod.plan(model, gpu, sizing, workload)
         pinned = options.model_copy(update={
             "tensor_parallel_size": sizing.tensor_parallel_size,

@@ -83,6 +83,10 @@ def render(
 
     flags = opt.spec_values(RenderSpec, locals())  # parameters are named like RenderSpec's fields
     fmt, out_dir = output_choice(output, out_dir)
+    from ..render import environment
+    from ..templatecache import enable
+
+    enable(environment())  # compiled templates cached between runs: a third of render's own time
     values = load_config(config) if config else {}
     values.update(flags)
     plan, docs = plan_render(opt.build_spec(RenderSpec, values))
