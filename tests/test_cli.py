@@ -1,5 +1,6 @@
 """The CLI as a user meets it: exit codes, one-line errors, stdout only for results."""
 import json
+import os
 
 import pytest
 
@@ -110,3 +111,94 @@ def test_every_config_key_has_a_flag_and_every_flag_reaches_the_spec():
     assert set(RenderSpec.model_fields) - {"params_b", "concurrency"} <= render_params
     size_params = set(inspect.signature(size_cmd.size).parameters)
     assert set(SizeSpec.model_fields) <= size_params
+
+
+def test_bare_command_shows_help_and_exits_0(capsys):
+    """typer >= 0.2x raises NoArgsIsHelpError for no_args_is_help; bare `vllmkube` must not crash on it."""
+    import subprocess
+    import sys
+
+    r = run(capsys)
+    assert r.code == 0 and "Usage: vllmkube" in r.out and "render" in r.out and "internal error" not in r.err
+    proc = subprocess.run([sys.executable, "-m", "vllmkube"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Usage: vllmkube" in proc.stdout and proc.stderr == ""
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", "-m", "llama-3.1-8b", "-g", "h100", "--plot", "/no/such/dir/x.svg"],  # fails after the report is built
+    ["size", "-m", "llama-3.1-8b", "-g", "h1000"],
+    ["render", "-m", "llama-3.1-8b", "-g", "h100", "--max-model-len", "9999999"],
+    ["render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "xml"],
+    ["lint", "/no/such/file.yaml"],
+    ["gpus", "-o", "xml"],
+    ["init", "/no/such/dir/vllmkube.yaml"],
+    ["render", "--no-such-flag"],
+])
+def test_nothing_on_stdout_when_a_command_fails(capsys, args):
+    r = run(capsys, *args)
+    assert r.code == 2, r.err
+    assert r.out == ""
+    assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("error: ")
+
+
+def test_simulate_plot_to_a_bad_folder_prints_no_report(capsys, tmp_path):
+    ok = run(capsys, "simulate", "-m", "llama-3.1-8b", "-g", "h100", "--plot", str(tmp_path / "x.svg"))
+    assert ok.code == 0 and ok.out and (tmp_path / "x.svg").read_text().startswith("<svg")
+
+
+def _long_options(command: str) -> list[str]:
+    import typer
+
+    from vllmkube.cli import app
+
+    cmd = typer.main.get_command(app).commands[command]
+    return [o for p in cmd.params for o in [*p.opts, *p.secondary_opts] if o.startswith("--")]
+
+
+def test_help_off_a_terminal_is_plain_and_unwrapped(capsys):
+    r = run(capsys, "render", "--help")
+    assert r.code == 0 and "╭" not in r.out and "\x1b[" not in r.out
+    for option in _long_options("render"):
+        assert option in r.out
+    # each option's help text stays on its option's line (grep-able, no mid-sentence wrap)
+    line = next(x for x in r.out.splitlines() if "--output-dir" in x)
+    assert line.rstrip().endswith("other files in the folder are left alone.")
+
+
+def test_rich_help_on_a_terminal_keeps_option_names_whole(capsys, monkeypatch):
+    import shutil
+
+    from typer import rich_utils
+
+    from vllmkube.terminal import HeldOutput
+
+    monkeypatch.setattr(rich_utils, "Table", rich_utils.Table)  # restored after the test
+    monkeypatch.setattr(rich_utils, "MAX_WIDTH", 100)
+    monkeypatch.setattr(rich_utils, "FORCE_TERMINAL", False)  # no colour codes inside the names
+    monkeypatch.setattr(HeldOutput, "isatty", lambda self: True)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a: os.terminal_size((100, 40)))
+    r = run(capsys, "render", "--help")
+    assert r.code == 0 and "╭" in r.out  # rich panels
+    for option in _long_options("render"):
+        assert option in r.out, option
+
+
+def test_shell_completion_is_on(capsys, monkeypatch):
+    r = run(capsys, "--help")
+    assert "--install-completion" in r.out
+    monkeypatch.setenv("_VLLMKUBE_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "vllmkube render --output-d")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    r = run(capsys)
+    assert r.code == 0 and r.out.split() == ["--output-dir"]
+
+
+def test_dependency_ranges_are_bounded():
+    import re
+    import tomllib
+
+    from conftest import REPO
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        assert re.search(r"<\s*\d", requirement), f"{requirement}: no upper bound"

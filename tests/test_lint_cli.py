@@ -22,7 +22,9 @@ def test_exit_codes(capsys, tmp_path):
     assert run(capsys, "lint", "--no-schema", GOOD).code == 0
     bad = run(capsys, "lint", "--no-schema", BAD)
     assert bad.code == 1
-    assert bad.out.splitlines()[0].startswith(f"{BAD}:2:spec.triggers[0]: error keda-metrictype-mismatch: ")
+    # file:LINE:COL first, as compilers print it: editors and CI annotations jump to the line
+    assert bad.out.splitlines()[0].startswith(f"{BAD}:38:7: error keda-metrictype-mismatch: ")
+    assert bad.out.splitlines()[0].endswith(" [document 2: spec.triggers[0]]")
     assert bad.out.splitlines()[1].startswith("  fix: ")
     assert "error(s)" in bad.err and "keda" not in bad.err
     broken = tmp_path / "broken.yaml"
@@ -46,7 +48,7 @@ def test_stdin(capsys, monkeypatch):
 
     monkeypatch.setattr("sys.stdin", io.StringIO(Path(BAD).read_text()))
     r = run(capsys, "lint", "--no-schema", "-")
-    assert r.code == 1 and r.out.startswith("stdin:2:spec.triggers[0]: error keda-metrictype-mismatch")
+    assert r.code == 1 and r.out.startswith("stdin:38:7: error keda-metrictype-mismatch")
 
 
 def test_json_output(capsys):
@@ -57,7 +59,7 @@ def test_json_output(capsys):
     first = body["findings"][0]
     assert (first["rule"], first["severity"], first["document"], first["kind"], first["path"]) == (
         "keda-metrictype-mismatch", "error", 2, "ScaledObject", "spec.triggers[0]")
-    assert first["line"] == 38 and first["fix"]  # the "- type: prometheus" line
+    assert (first["line"], first["column"]) == (38, 7) and first["fix"]  # the "- type: prometheus" line
 
 
 def test_sarif_output(capsys):
@@ -71,7 +73,7 @@ def test_sarif_output(capsys):
     assert result["ruleId"] == "keda-metrictype-mismatch" and result["level"] == "error"
     assert rules[result["ruleIndex"]] == "keda-metrictype-mismatch"
     loc = result["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == BAD and loc["region"]["startLine"] == 38
+    assert loc["artifactLocation"]["uri"] == BAD and loc["region"] == {"startLine": 38, "startColumn": 7}
 
 
 def test_folder_with_schema_location(capsys, shared_dir, tmp_path):
@@ -117,8 +119,9 @@ def test_kubeconform_verdict_is_merged(capsys, fake_kubeconform, tmp_path):
     bad = str(FIXTURES / "schema-invalid" / "bad.yaml")
     r = run(capsys, "lint", "--kubeconform", "--schema-location", str(schemas), "--kubernetes-version", "1.30", bad)
     assert r.code == 1
-    assert (f"{bad}:1:spec: error kubeconform: kubeconform: additional properties 'replica' not allowed\n"
+    assert (": error kubeconform: kubeconform: additional properties 'replica' not allowed [document 1: spec]\n"
             "  fix: fix the document to match the schema") in r.out
+    assert r.out.startswith(f"{bad}:")
     args = json.loads(fake_kubeconform.read_text().splitlines()[0])
     assert args[:5] == ["-output", "json", "-strict", "-kubernetes-version", "1.30.0"]
     assert args[5:9] == ["-schema-location", str(schemas), "-schema-location",

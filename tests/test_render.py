@@ -201,9 +201,9 @@ def test_schema_command_is_json_schema(capsys):
 
 def test_output_dir_with_kustomization(tmp_path, capsys):
     out = tmp_path / "out"
-    r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", str(out))
+    r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "--output-dir", str(out))
     assert r.code == 0 and r.out == ""
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))  # .vllmkube-manifest: test_outdir.py
     assert "kustomization.yaml" in names and "deployment-llama-3-1-8b-instruct.yaml" in names
     kust = load_all((out / "kustomization.yaml").read_text())[0]
     assert sorted(kust["resources"]) == sorted(n for n in names if n != "kustomization.yaml")

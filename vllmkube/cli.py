@@ -16,8 +16,7 @@ from .errors import ExitCode, VllmkubeError  # noqa: E402
 app = typer.Typer(
     name="vllmkube",
     help="Size a model for vLLM and render production Kubernetes manifests.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 
@@ -57,32 +56,54 @@ def _register_commands(argv: list[str] | None = None) -> None:
         importlib.import_module(f"{commands.__name__}.{mod}")
 
 
-_USAGE_ERRORS = {"UsageError", "BadParameter", "MissingParameter", "NoSuchOption", "BadOptionUsage",
-                 "BadArgumentUsage", "ClickException", "FileError"}
-
-
 def main() -> None:
-    """Console entry point: one line on stderr and a named exit code for every failure."""
+    """Console entry point: one line on stderr and a named exit code for every failure.
+
+    stdout is held back until the command ends and is dropped when it fails (exit 2, 3 or 130):
+    a command that ends in an error never leaves half a report or half a YAML stream in a pipe.
+    Exit 1 ("the answer is no": lint findings, --strict) keeps its output.
+    """
+    from .terminal import HeldOutput
+
+    args = sys.argv[1:] or ["--help"]  # bare `vllmkube` shows help, exit 0, on any typer release
     _register_commands(sys.argv)
+    held = HeldOutput(sys.stdout)
+    sys.stdout = held
     try:
-        rc = app(standalone_mode=False)
+        code = _run(args)
+    finally:
+        sys.stdout = held.real
+    if code in (ExitCode.OK, ExitCode.NO):
+        held.release()
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    extra = {}
+    if "--help" in args:
+        from .terminal import prepare_help
+
+        extra = prepare_help(app, sys.stdout.isatty())
+    try:
+        rc = app(args=args, prog_name="vllmkube", standalone_mode=False, **extra)
     except VllmkubeError as err:
         print(f"error: {err}", file=sys.stderr)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(ExitCode.INTERRUPTED)
+        return ExitCode.INTERRUPTED
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
+    except SystemExit as exc:  # shell completion ends this way
+        return exc.code if isinstance(exc.code, int) else ExitCode.OK if exc.code is None else ExitCode.NO
     except (typer.Abort, EOFError):
-        sys.exit(ExitCode.INTERRUPTED)
+        return ExitCode.INTERRUPTED
     except Exception as exc:  # usage errors (click, or the copy typer vendors) and our bugs
-        usage = getattr(exc, "format_message", None)
-        if usage is not None and type(exc).__name__ in _USAGE_ERRORS:
+        if any(c.__name__ == "ClickException" for c in type(exc).__mro__):
             ctx = getattr(exc, "ctx", None)
             hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and ctx.command_path else ""
-            print(f"error: {usage()}{hint}", file=sys.stderr)
-            sys.exit(ExitCode.BAD_INPUT)
+            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+            return ExitCode.BAD_INPUT
         print(f"internal error: {exc.__class__.__name__}: {exc} (please report this)", file=sys.stderr)
-        sys.exit(ExitCode.INTERNAL)
-    sys.exit(rc if isinstance(rc, int) else ExitCode.OK)
+        return ExitCode.INTERNAL
+    return rc if isinstance(rc, int) else ExitCode.OK

@@ -1,4 +1,4 @@
-"""Writing rendered documents: stdout as one stream, or a folder with a kustomization."""
+"""Writing rendered documents: stdout as one YAML stream or a JSON List, or a folder with a kustomization."""
 from __future__ import annotations
 
 import sys
@@ -6,27 +6,51 @@ from pathlib import Path
 
 from .errors import InputError
 from .plan import Plan
-from .render import Document, kustomization, to_stream
+from .render import Document, kustomization, to_json, to_stream
+
+FORMATS = ("yaml", "json")
 
 
-def write_render(plan: Plan, docs: list[Document], out_dir: str | None) -> None:
-    for w in plan.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+def write_render(plan: Plan, docs: list[Document], out_dir: str | None, fmt: str = "yaml",
+                 force: bool = False) -> None:
     if out_dir is None:
-        sys.stdout.write(to_stream(plan, docs))
+        _warn(plan)
+        sys.stdout.write(to_json(docs) if fmt == "json" else to_stream(plan, docs))
         return
+    from . import outdir
+
     folder = Path(out_dir)
     files = {d.filename: d.text for d in docs}
     files["kustomization.yaml"] = kustomization(docs)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        stale = [p for p in folder.glob("*.yaml") if p.name not in files]
-        for name, text in files.items():  # write to temp names first: nothing half-written
-            (folder / f".{name}.tmp").write_text(text, encoding="utf-8")
-        for name in files:
-            (folder / f".{name}.tmp").replace(folder / name)
-        for path in stale:
-            path.unlink()
-    except OSError as exc:
-        raise InputError("--output-dir", f"cannot write {folder}: {exc.strerror or exc}", "pick a writable folder") from None
+    changes = outdir.plan(folder, files, force)  # refuses before anything is printed or written
+    _warn(plan)
+    outdir.apply(folder, changes)
     print(f"wrote {len(docs)} manifests and kustomization.yaml to {folder}", file=sys.stderr)
+
+
+def _warn(plan: Plan) -> None:
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def output_choice(output: str | None, out_dir: str | None) -> tuple[str, str | None]:
+    """(format, folder) from ``-o/--output`` and ``-d/--output-dir``.
+
+    ``-o`` used to name the folder. For one release a value that is clearly a path (it has a
+    slash, starts with '.' or '~', or is an existing folder) still means the folder, with a
+    warning; any other value must be a format, so ``-o json`` never creates ./json/.
+    """
+    if output is None or output in FORMATS:
+        if output == "json" and out_dir is not None:
+            raise InputError("--output", "--output-dir writes YAML files for kustomize", "drop -o json, or drop --output-dir")
+        return output or "yaml", out_dir
+    if out_dir is None and _looks_like_path(output):
+        print(f"warning: `render -o {output}` is deprecated: use --output-dir/-d {output} "
+              "(-o/--output is the format, yaml or json, as in kubectl); this spelling goes in the next release",
+              file=sys.stderr)
+        return "yaml", output
+    raise InputError("--output", f"unknown format {output!r}", "use yaml or json; write files with --output-dir/-d DIR")
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.startswith((".", "~")) or Path(value).is_dir()

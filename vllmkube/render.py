@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -42,6 +42,7 @@ class Document:
     kind: str
     name: str
     text: str  # the YAML of this one document, no separator
+    data: Any = field(default=None, compare=False, repr=False)  # the same, parsed
 
     @property
     def filename(self) -> str:
@@ -109,10 +110,10 @@ def render_documents(p: Plan) -> list[Document]:
 
 def _checked(template: str, text: str) -> Document:
     """Parse the rendered text back and insist on the basics; a failure is a template bug."""
-    from .yamlio import load_all
+    from .yamlio import load_plain_all
 
     try:
-        parsed = load_all(text)
+        parsed = load_plain_all(text)
     except Exception as exc:
         raise RenderError(f"template {template} produced invalid YAML: {exc}") from exc
     if len(parsed) != 1 or not isinstance(parsed[0], dict):
@@ -121,7 +122,7 @@ def _checked(template: str, text: str) -> Document:
     meta = doc.get("metadata") or {}
     if not doc.get("apiVersion") or not doc.get("kind") or not meta.get("name"):
         raise RenderError(f"template {template} lacks apiVersion, kind or metadata.name")
-    return Document(doc["kind"], meta["name"], text.strip("\n") + "\n")
+    return Document(doc["kind"], meta["name"], text.strip("\n") + "\n", doc)
 
 
 def header(p: Plan) -> str:
@@ -132,6 +133,12 @@ def header(p: Plan) -> str:
 
 def to_stream(p: Plan, docs: list[Document]) -> str:
     return header(p) + "".join("---\n" + d.text for d in docs)
+
+
+def to_json(docs: list[Document]) -> str:
+    """One JSON document, a v1 List, as `kubectl get -o json` prints and `kubectl apply -f -` takes."""
+    body = {"apiVersion": "v1", "kind": "List", "items": [d.data for d in docs]}
+    return json.dumps(body, indent=2, ensure_ascii=True) + "\n"
 
 
 def kustomization(docs: list[Document]) -> str:

@@ -52,9 +52,9 @@ def emit_compare(table: "Comparison", output: str) -> None:
 
 
 def _console():
-    from rich.console import Console
+    from .terminal import console
 
-    return Console(highlight=False, soft_wrap=False, width=110)
+    return console()
 
 
 def _rule_table(r: RuleOfThumb) -> None:

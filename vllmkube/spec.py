@@ -6,9 +6,9 @@ config-file keys; the flag for ``max_model_len`` is ``--max-model-len``.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
 from . import versions
 from .catalog import GpuEntry, ModelEntry, find_gpu, find_model
@@ -38,10 +38,26 @@ def flag(field: str) -> str:
     return _FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
+def spellings(field: str) -> tuple[str, ...]:
+    """The keys a config file may use for ``field``: the field name, or the same with dashes
+    (max-model-len); model_config_path also as model_config / model-config, like its flag.
+    The JSON Schema lists exactly these (starter.json_schema)."""
+    names = [field, field.replace("_", "-")]
+    if field == "model_config_path":
+        names += ["model_config", "model-config"]
+    return tuple(dict.fromkeys(names))
+
+
 def config_key(key: str) -> str:
-    """Config files may spell keys like flags (max-model-len) or fields (max_model_len)."""
-    k = key.replace("-", "_")
-    return "model_config_path" if k == "model_config" else k
+    """The field a config-file key names; an unknown key is returned as is (and refused later)."""
+    return _SPELLINGS.get(key, key)
+
+
+_DURATION_RE = r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*"
+# Seconds as a number, or a string with a unit: what parse_duration_s accepts, for the JSON Schema.
+Duration = Annotated[float, WithJsonSchema({"anyOf": [
+    {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+    {"type": "string", "pattern": f"^{_DURATION_RE}$", "examples": ["500ms", "2s"]}]})]
 
 
 class SizeSpec(BaseModel):
@@ -61,7 +77,10 @@ class SizeSpec(BaseModel):
     kv_cache_dtype: KvCacheDtype = Field(default="auto", description="auto (the model dtype) or fp8")
     dtype: str = Field(default="auto", pattern="^(auto|bfloat16|float16)$", description="auto, bfloat16 or float16")
     min_concurrency: float = Field(default=1, gt=0, description="full-length requests that must fit at once")
-    vllm_version: str = Field(default=versions.NEWEST_VLLM, description="vLLM release the pods run")
+    vllm_version: str = Field(default=versions.NEWEST_VLLM, description="vLLM release the pods run",
+                              json_schema_extra={"pattern": f"^\\s*{versions.VERSION_RE}\\s*$"})
+    allow_unknown_vllm_version: bool = Field(default=False, description="accept a vLLM release newer than "
+                                             "the newest this vllmkube knows (with a warning)")
     max_num_batched_tokens: int | None = Field(default=None, gt=0, description="scheduler token budget per step")
     max_num_seqs: int | None = Field(default=None, gt=0, description="most requests run at once")
     enforce_eager: bool = Field(default=False, description="no CUDA graphs (slower, less memory)")
@@ -70,8 +89,8 @@ class SizeSpec(BaseModel):
     output_len: int | None = Field(default=None, gt=0, le=1_000_000, description="generated tokens per request (default 256)")
     concurrency: int | None = Field(default=None, gt=0, le=100_000, description="requests in flight to report latency at")
     rps: float | None = Field(default=None, gt=0, le=1_000_000, description="peak requests per second to plan replicas for")
-    slo_ttft_p99: float | None = Field(default=None, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
-    slo_itl_p99: float | None = Field(default=None, description="inter-token latency p99 objective, seconds")
+    slo_ttft_p99: Duration | None = Field(default=None, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
+    slo_itl_p99: Duration | None = Field(default=None, description="inter-token latency p99 objective, seconds")
 
     @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
     @classmethod
@@ -94,7 +113,11 @@ class SizeSpec(BaseModel):
             raise ValueError("give --model, --model-config or --params-b")
         if self.model and self.model_config_path:
             raise ValueError("--model and --model-config exclude each other")
+        versions.check_known(self.vllm_version, self.allow_unknown_vllm_version)  # raises InputError
         return self
+
+    def version_warning(self) -> str | None:
+        return versions.check_known(self.vllm_version, self.allow_unknown_vllm_version)
 
     def sizing_options(self) -> SizingOptions:
         values = {k: getattr(self, k) for k in SizingOptions.model_fields if hasattr(self, k)}
@@ -182,7 +205,7 @@ def parse_duration_s(value: Any, field: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*", str(value))
+        m = re.fullmatch(_DURATION_RE, str(value))
         if not m:
             raise ValueError(f"{value!r} is not a duration (use e.g. 500ms or 2s)")
         seconds = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
@@ -231,8 +254,8 @@ class RenderSpec(SizeSpec):
                                                description="Secret with a bearer token for KEDA, NAME or NAME:KEY")
     monitor: Literal["servicemonitor", "podmonitor"] = Field(default="servicemonitor", description="how Prometheus finds the pods")
     allow_from_namespaces: tuple[str, ...] = Field(default=(), description="namespaces allowed to call the API")
-    slo_ttft_p99: float = Field(default=2.0, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
-    slo_itl_p99: float = Field(default=0.1, description="inter-token latency p99 objective, seconds")
+    slo_ttft_p99: Duration = Field(default=2.0, description="TTFT p99 objective, seconds (accepts 500ms / 2s)")
+    slo_itl_p99: Duration = Field(default=0.1, description="inter-token latency p99 objective, seconds")
     runbook_url: str = Field(default="https://github.com/vllmkube/vllmkube/blob/main/docs/runbook.md",
                              pattern=r"^https?://\S+$", description="runbook the alerts link to")
     rollout: Literal["replace", "surge"] = Field(
@@ -243,7 +266,8 @@ class RenderSpec(SizeSpec):
     enable_chunked_prefill: bool = Field(default=True, description="split long prompts so decoding keeps going")
     trust_remote_code: bool = Field(default=False, description="allow the model repository's own Python code")
     extra_args: tuple[str, ...] = Field(default=(), description="extra vllm serve arguments, passed verbatim")
-    without: tuple[str, ...] = Field(default=(), description=f"components to leave out: {', '.join(COMPONENTS)}")
+    without: tuple[str, ...] = Field(default=(), description=f"components to leave out: {', '.join(COMPONENTS)}",
+                                     json_schema_extra={"items": {"enum": list(COMPONENTS)}})
 
     @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
     @classmethod
@@ -268,3 +292,6 @@ class RenderSpec(SizeSpec):
 
     def wants(self, component: str) -> bool:
         return component not in self.without
+
+
+_SPELLINGS = {key: name for name in RenderSpec.model_fields for key in spellings(name)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .spec import RenderSpec, flag
+from .spec import RenderSpec, flag, spellings
 
 # Shown uncommented in the starter file: what almost everyone sets.
 ESSENTIAL = ("model", "gpu", "name", "namespace", "max_model_len", "min_replicas", "max_replicas",
@@ -12,7 +12,17 @@ ESSENTIAL = ("model", "gpu", "name", "namespace", "max_model_len", "min_replicas
 
 
 def json_schema() -> str:
+    """RenderSpec's own JSON Schema, with every other spelling of a key the config file accepts
+    (spec.spellings) as a property of its own, and two spellings of one key refused together."""
     schema = RenderSpec.model_json_schema()
+    props = schema["properties"]
+    exclusive = []
+    for name in list(props):
+        names = spellings(name)
+        for other in names[1:]:
+            props[other] = dict(props[name], title=f"{props[name].get('title', name)} (as {other})")
+        exclusive += [{"not": {"required": [a, b]}} for i, a in enumerate(names) for b in names[i + 1:]]
+    schema["allOf"] = exclusive
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "vllmkube.yaml"
     schema["description"] = "Options of `vllmkube render` (and `size`); flags override the file."

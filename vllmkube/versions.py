@@ -16,6 +16,7 @@ from .errors import InputError
 # One constant: the default image tag is derived from it.
 NEWEST_VLLM = "0.33.0"
 OLDEST_VLLM = "0.6.0"  # sizing only; manifests need >= 0.8 (V1 metrics)
+VERSION_RE = r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?[0-9A-Za-z.+-]*)?"  # 0.33.0, v0.33, 0.34.0rc1
 
 
 @total_ordering
@@ -27,7 +28,7 @@ class VllmVersion:
 
     @classmethod
     def parse(cls, text: str, field: str = "--vllm-version") -> "VllmVersion":
-        m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?[0-9A-Za-z.+-]*)?", text.strip())
+        m = re.fullmatch(VERSION_RE, text.strip())
         if not m:
             raise InputError(field, f"{text!r} is not a vLLM version", f"use a release like {NEWEST_VLLM}")
         v = cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
@@ -58,6 +59,27 @@ class VllmVersion:
 
 def newest() -> VllmVersion:
     return VllmVersion.parse_plain(NEWEST_VLLM)
+
+
+ALLOW_UNKNOWN_FLAG = "--allow-unknown-vllm-version"
+
+
+def is_unknown(v: VllmVersion) -> bool:
+    """Newer than the newest minor release checked (patch releases of it change no flags or metrics)."""
+    return v.parts[:2] > newest().parts[:2]
+
+
+def check_known(text: str, allow_unknown: bool) -> str | None:
+    """Refuse a vLLM release newer than the tool knows, or (allowed) the warning to show for it."""
+    v = VllmVersion.parse(text)
+    if not is_unknown(v):
+        return None
+    if not allow_unknown:
+        raise InputError("--vllm-version", f"vLLM {v} is newer than {NEWEST_VLLM}, the newest release this vllmkube "
+                         "knows (flags, metric names and defaults may have changed)",
+                         f"use {NEWEST_VLLM}, upgrade vllmkube, or pass {ALLOW_UNKNOWN_FLAG}")
+    return (f"vLLM {v} is newer than {NEWEST_VLLM}, the newest release vllmkube knows: flags, metric names and "
+            f"defaults are assumed unchanged since {NEWEST_VLLM}; check the output against vLLM's release notes")
 
 
 def uses_v1_engine(v: VllmVersion) -> bool:

@@ -49,6 +49,8 @@ def plan_render(spec: "RenderSpec"):
     serving = None
     workload = spec.workload()
     if workload is not None and sizing.fits:
+        from . import serving as serving_mod  # the performance model, only when a workload is given
+
         serving = serving_mod.plan(model, gpu, sizing, workload)
         pinned = options.model_copy(update={
             "tensor_parallel_size": sizing.tensor_parallel_size,
@@ -90,7 +92,14 @@ def load_config(path: str) -> dict:
         raise InputError("-f", f"{path} must be a mapping of option: value", "see `vllmkube init`")
     from .spec import config_key
 
-    return {config_key(str(k)): _plain(v) for k, v in data.items()}
+    values: dict = {}
+    spelled: dict[str, str] = {}
+    for k, v in data.items():
+        key = config_key(str(k))
+        if key in values:
+            raise InputError("-f", f"{path} sets {key} twice (as {spelled[key]} and {k})", "keep one of them")
+        values[key], spelled[key] = _plain(v), str(k)
+    return values
 
 
 def _plain(value):

@@ -1,6 +1,7 @@
 """The only ruamel.yaml configuration: load and dump, quoting, document separators."""
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any, Iterable
 
@@ -24,6 +25,26 @@ def dump_one(data: Any) -> str:
 def load_all(text: str) -> list[Any]:
     """Parse a multi-document YAML stream (YAML 1.2, pure Python, duplicate keys rejected)."""
     return [d for d in _yaml("rt").load_all(text) if d is not None]
+
+
+def load_plain_all(text: str) -> list[Any]:
+    """Parse a stream into plain dicts and lists, fast: ruamel's safe loader on libyaml's C parser
+    (ruamel.yaml.clib; the pure-Python parser where it is missing). Duplicate keys are rejected.
+    For text vllmkube wrote itself; user files keep the round-trip loader and its line numbers."""
+    return [d for d in _safe().load_all(text) if d is not None]
+
+
+@functools.cache
+def _safe():
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")
+
+
+def uses_c_parser() -> bool:
+    from ruamel.yaml.parser import Parser
+
+    return _safe().Parser is not Parser
 
 
 def load_one(text: str) -> Any:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Render every example config, lint the output with vllmkube, then run kubeconform on it.
-# Works in any CI: needs python3 with vllmkube installed, and kubeconform on PATH for step 3.
+# Works in any CI: needs python3 with vllmkube installed (`pip install .` from a checkout of its
+# repository; it is not on PyPI), and kubeconform on PATH for step 3.
 #
 #   examples/ci/lint.sh [SCHEMAS]     SCHEMAS: CRD schema folder in kubeconform's layout
 #                                     (default ../shared/schemas; a CRDs-catalog checkout works)

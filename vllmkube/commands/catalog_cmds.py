@@ -28,8 +28,9 @@ def gpus(output: str = _FMT) -> None:
     if output == "json":
         sys.stdout.write(json.dumps([g.model_dump(mode="json") for g in entries], indent=2) + "\n")
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from ..terminal import console
 
     t = Table(show_edge=False)
     for col in ("key", "memory GiB", "HBM TB/s", "BF16 TFLOPS", "FP8", "per node", "resource", "product label"):
@@ -37,7 +38,7 @@ def gpus(output: str = _FMT) -> None:
     for g in entries:
         t.add_row(g.key, f"{g.memory_gib:g}", f"{g.bandwidth_tbps:g}", f"{g.bf16_tflops or '-'}", g.fp8_support,
                   str(g.gpus_per_node), g.resource_name, g.product_label or "-")
-    Console(width=140).print(t)
+    console().print(t)
 
 
 @app.command()
@@ -51,8 +52,9 @@ def models(output: str = _FMT) -> None:
     if output == "json":
         sys.stdout.write(json.dumps([m.model_dump(mode="json") for m in entries], indent=2) + "\n")
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from ..terminal import console
 
     t = Table(show_edge=False)
     for col in ("id", "params B", "layers", "KV heads", "attention", "context", "checkpoint"):
@@ -60,4 +62,4 @@ def models(output: str = _FMT) -> None:
     for m in entries:
         t.add_row(m.id, f"{arch.param_split(m).total / 1e9:.1f}", str(m.num_layers), str(m.num_kv_heads),
                   m.attention, str(m.max_context), m.quantization or m.dtype)
-    Console(width=140).print(t)
+    console().print(t)

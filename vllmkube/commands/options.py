@@ -24,6 +24,7 @@ KvCacheDtype = Annotated[Optional[str], typer.Option("--kv-cache-dtype", help="a
 Dtype = Annotated[Optional[str], typer.Option("--dtype", help="auto, bfloat16 or float16.")]
 MinConcurrency = Annotated[Optional[float], typer.Option("--min-concurrency", help="Full-length requests that must fit at once (default 1).")]
 VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM release the pods run (default: newest checked).")]
+AllowUnknownVllm = Annotated[Optional[bool], typer.Option("--allow-unknown-vllm-version", help="Accept a --vllm-version newer than this vllmkube knows, with a warning.")]
 MaxBatchedTokens = Annotated[Optional[int], typer.Option("--max-num-batched-tokens", help="Scheduler token budget per step.")]
 MaxNumSeqs = Annotated[Optional[int], typer.Option("--max-num-seqs", help="Most requests run at once.")]
 EnforceEager = Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager", help="No CUDA graphs.")]
@@ -45,3 +46,16 @@ def spec_values(spec_cls: Any, params: dict[str, Any]) -> dict[str, Any]:
     """The given parameters of a command that are fields of ``spec_cls``: a command names its
     parameters like the spec's fields, so no option can be forgotten on the way to the spec."""
     return given(**{k: v for k, v in params.items() if k in spec_cls.model_fields})
+
+
+def build_spec(spec_cls: Any, values: dict[str, Any]) -> Any:
+    """Validate into ``spec_cls`` (one-line InputError), and warn on stderr about an unknown vLLM release."""
+    import sys
+
+    from ..spec import build
+
+    spec = build(spec_cls, values)
+    warning = spec.version_warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return spec

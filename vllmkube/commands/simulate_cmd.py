@@ -20,6 +20,7 @@ def simulate(
     quantization: opt.Quantization = None,
     kv_cache_dtype: opt.KvCacheDtype = None,
     vllm_version: opt.VllmVersion = None,
+    allow_unknown_vllm_version: opt.AllowUnknownVllm = None,
     input_len: opt.InputLen = None,
     output_len: opt.OutputLen = None,
     slo_ttft_p99: opt.SloTtft = None,
@@ -42,7 +43,7 @@ def simulate(
     from ..errors import InputError
     from ..report import emit_simulation
     from ..simulate import prepare
-    from ..spec import SizeSpec, build
+    from ..spec import SizeSpec
 
     values = opt.spec_values(SizeSpec, locals())  # parameters are named like SizeSpec's fields
     if output not in ("table", "json"):
@@ -56,7 +57,7 @@ def simulate(
         except OSError as exc:
             raise InputError("--traffic", f"cannot read {path}: {exc.strerror or exc}", "pass csv:PATH to a readable file") from None
 
-    run = prepare(build(SizeSpec, values), traffic, duration_s, read, min_replicas=min_replicas,
+    run = prepare(opt.build_spec(SizeSpec, values), traffic, duration_s, read, min_replicas=min_replicas,
                   max_replicas=max_replicas, queue_threshold=queue_threshold, cold_start_s=cold_start_s,
                   load_rate_gib_s=load_rate_gib_s, only=policy)
     emit_simulation(run, output)

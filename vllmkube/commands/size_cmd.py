@@ -27,6 +27,7 @@ def size(
     dtype: opt.Dtype = None,
     min_concurrency: opt.MinConcurrency = None,
     vllm_version: opt.VllmVersion = None,
+    allow_unknown_vllm_version: opt.AllowUnknownVllm = None,
     max_num_batched_tokens: opt.MaxBatchedTokens = None,
     max_num_seqs: opt.MaxNumSeqs = None,
     enforce_eager: opt.EnforceEager = None,
@@ -45,13 +46,13 @@ def size(
     """Size MODEL on GPU: weights, KV cache, tensor parallelism, quantization; with a workload, latency and replicas."""
     from ..errors import InputError
     from ..report import emit_compare, emit_size
-    from ..spec import SizeSpec, build
+    from ..spec import SizeSpec
 
     values = opt.spec_values(SizeSpec, locals())  # parameters are named like SizeSpec's fields
 
     if output not in ("table", "json", "yaml"):
         raise InputError("--output", f"unknown format {output!r}", "use table, json or yaml")
-    spec = build(SizeSpec, values)
+    spec = opt.build_spec(SizeSpec, values)
     if compare or gpus:
         from ..compare import for_spec
 

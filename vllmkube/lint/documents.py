@@ -60,6 +60,7 @@ class Document:
     data: Any
     lines: dict[Path_, int] = field(repr=False, default_factory=dict)
     base: Path_ = ()  # where this object sits in its YAML document (List items)
+    columns: dict[Path_, int] = field(repr=False, default_factory=dict)  # 1-based, for the same paths as lines
 
     def get(self, *path: str | int, default: Any = None) -> Any:
         return dig(self.data, *path, default=default)
@@ -71,6 +72,13 @@ class Document:
                 return self.lines[full]
             full = full[:-1]
         return self.lines.get((), None)
+
+    def column(self, path: Path_ = ()) -> int | None:
+        """Column of the key (or item) that ``line`` reports."""
+        full = tuple(self.base) + tuple(path)
+        while full and full not in self.lines:
+            full = full[:-1]
+        return self.columns.get(full)
 
     def where(self, path: Path_) -> str:
         return format_path(tuple(self.base) + tuple(path))
@@ -106,7 +114,7 @@ class Document:
 
     def finding(self, rule: str, severity: Severity, path: Path_, message: str, fix: str = "") -> Finding:
         return Finding(self.file, self.index, self.where(path), severity, rule, message, fix,
-                       self.line(path), self.kind, self.name)
+                       self.line(path), self.kind, self.name, self.column(path))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -177,7 +185,7 @@ def parse(source: Source) -> tuple[list[Document], list[Finding]]:
         for path, value in walker.patches:
             data = _patch(data, path, value)
         findings += walker.findings
-        docs += list(_objects(Document(source.name, index, data, walker.lines)))
+        docs += list(_objects(Document(source.name, index, data, walker.lines, columns=walker.columns)))
     return docs, findings
 
 
@@ -187,7 +195,7 @@ def _objects(doc: Document) -> Iterator[Document]:
     items = doc.get("items")
     if doc.api_version == "v1" and doc.kind.endswith("List") and isinstance(items, list):
         for i, item in enumerate(items):
-            yield Document(doc.file, doc.index, item, doc.lines, ("items", i))
+            yield Document(doc.file, doc.index, item, doc.lines, ("items", i), doc.columns)
         return
     yield doc
 
@@ -198,11 +206,13 @@ class _Walker:
     def __init__(self, file: str, index: int) -> None:
         self.file, self.index = file, index
         self.lines: dict[Path_, int] = {(): 1}
+        self.columns: dict[Path_, int] = {(): 1}
         self.findings: list[Finding] = []
         self.patches: list[tuple[Path_, bool]] = []
 
-    def _find(self, rule: str, sev: Severity, path: Path_, line: int, message: str, fix: str) -> None:
-        self.findings.append(Finding(self.file, self.index, format_path(path), sev, rule, message, fix, line))
+    def _find(self, rule: str, sev: Severity, path: Path_, mark: Any, message: str, fix: str) -> None:
+        self.findings.append(Finding(self.file, self.index, format_path(path), sev, rule, message, fix,
+                                     mark.line + 1, column=mark.column + 1))
 
     def walk(self, node: Any, path: Path_, depth: int) -> None:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -211,6 +221,7 @@ class _Walker:
             return
         if not path:
             self.lines[()] = node.start_mark.line + 1
+            self.columns[()] = node.start_mark.column + 1
         if isinstance(node, MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
@@ -220,24 +231,27 @@ class _Walker:
                     continue
                 child = path + (key,)
                 if key in seen:
-                    self._find("yaml-duplicate-key", Severity.ERROR, child, line,
+                    self._find("yaml-duplicate-key", Severity.ERROR, child, key_node.start_mark,
                                f"key {key!r} appears again (first on line {seen[key]}); tools disagree on which value wins",
                                "keep one of the two entries")
                 else:
                     seen[key] = line
                     self.lines[child] = line
+                    self.columns[child] = key_node.start_mark.column + 1
                 if isinstance(key_node, ScalarNode) and self._yaml11(key_node):
-                    self._find("yaml11-boolean", Severity.WARNING, child, line,
+                    self._find("yaml11-boolean", Severity.WARNING, child, key_node.start_mark,
                                f"key {key} is a boolean in YAML 1.1, which kubectl uses", f'quote it: "{key}"')
                 self.walk(value_node, child, depth + 1)
         elif isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
-                self.lines.setdefault(path + (i,), item.start_mark.line + 1)
+                if path + (i,) not in self.lines:
+                    self.lines[path + (i,)] = item.start_mark.line + 1
+                    self.columns[path + (i,)] = item.start_mark.column + 1
                 self.walk(item, path + (i,), depth + 1)
         elif isinstance(node, ScalarNode) and self._yaml11(node):
             value = YAML11_BOOLEANS[node.value]
             self.patches.append((path, value))
-            self._find("yaml11-boolean", Severity.WARNING, path, node.start_mark.line + 1,
+            self._find("yaml11-boolean", Severity.WARNING, path, node.start_mark,
                        f"unquoted {node.value} is the boolean {str(value).lower()} for kubectl (YAML 1.1) "
                        f"but the string {node.value!r} for YAML 1.2 tools",
                        f'write "{node.value}" if you mean text, or {str(value).lower()} if you mean a boolean')

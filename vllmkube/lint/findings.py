@@ -1,8 +1,9 @@
 """The Finding model and its three outputs: text (people), JSON (scripts), SARIF (code scanning).
 
-Text is one line per finding, ``file:document:field.path: severity rule-id: message``, and an
-indented one-line fix hint under it. ``document`` is the 1-based position of the document in
-its file (empty documents are not counted).
+Text is one line per finding, ``file:LINE:COLUMN: severity rule-id: message [document N: field.path]``
+(the shape compilers print, so editors and CI annotations jump to the line), and an indented
+one-line fix hint under it. ``document`` is the 1-based position of the document in its file (empty
+documents are not counted). JSON and SARIF carry the same line and column.
 """
 from __future__ import annotations
 
@@ -42,8 +43,20 @@ class Finding:
     line: int | None = None
     kind: str = ""
     name: str = ""
+    column: int | None = None
+
+    def location(self) -> str:
+        """``file:line:col``, or ``file`` alone when the finding has no place in the text."""
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def output_line(self) -> str:
+        head = f"{self.location()}: {self.severity.label} {self.rule}: {self.message} [document {self.document}: {self.path}]"
+        return head + (f"\n  fix: {self.fix}" if self.fix else "")
 
     def text(self) -> str:
+        """Where and what by document and field path (rule fixtures compare this)."""
         head = f"{self.file}:{self.document}:{self.path}: {self.severity.label} {self.rule}: {self.message}"
         return head + (f"\n  fix: {self.fix}" if self.fix else "")
 
@@ -81,7 +94,7 @@ def counts(findings: Iterable[Finding]) -> dict[str, int]:
 
 
 def to_text(findings: Sequence[Finding]) -> str:
-    return "".join(f.text() + "\n" for f in findings)
+    return "".join(f.output_line() + "\n" for f in findings)
 
 
 def to_json(findings: Sequence[Finding], files: int, documents: int) -> str:
@@ -104,7 +117,7 @@ def to_sarif(findings: Sequence[Finding], rules: Iterable, tool_version: str) ->
     for f in findings:
         location: dict = {"physicalLocation": {"artifactLocation": {"uri": f.file}}}
         if f.line:
-            location["physicalLocation"]["region"] = {"startLine": f.line}
+            location["physicalLocation"]["region"] = {"startLine": f.line, "startColumn": f.column or 1}
         location["logicalLocations"] = [{"fullyQualifiedName": f"document {f.document}: {f.path}", "kind": "object"}]
         result = {
             "ruleId": f.rule,

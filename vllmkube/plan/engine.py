@@ -6,7 +6,7 @@ the user's --extra-arg against them. A multi-node target adds its own launch fla
 """
 from __future__ import annotations
 
-from .. import flags
+from .. import extraargs, flags
 from ..catalog import ModelEntry
 from ..errors import InputError
 from ..sizing import SizingPlan
@@ -46,6 +46,7 @@ def serve_args(spec: RenderSpec, model: ModelEntry, sizing: SizingPlan, v: VllmV
                model_dir: str) -> list[str]:
     """The arguments after `vllm serve`: the model folder, the sizing's flags, then --extra-arg verbatim."""
     rendered = engine_flags(spec, model, sizing, v, served)
+    extraargs.check(rendered, spec.extra_args)
     check_extra_args(spec.extra_args, v)
     return [model_dir] + flags.build_args(v, rendered) + list(spec.extra_args)
 
