@@ -131,6 +131,8 @@ def test_output_is_a_format_and_the_folder_has_its_own_flag(tmp_path, capsys, mo
     assert body["items"] == load_all(yaml_out.out)
     bad = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "deploy")
     assert (bad.code, bad.out) == (2, "") and "--output-dir" in bad.err and not Path("deploy").exists()
+    file = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "out.yaml")
+    assert file.code == 2 and "> out.yaml" in file.err and not Path("out.yaml").exists()
     both = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "json", "-d", "deploy")
     assert both.code == 2 and not Path("deploy").exists()
 

@@ -74,7 +74,10 @@ def main() -> None:
     finally:
         sys.stdout = held.real
     if code in (ExitCode.OK, ExitCode.NO):
-        held.release()
+        try:
+            held.release()
+        except BrokenPipeError:  # the reader went away (`| head`): nothing left to tell it
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(code)
 
 

@@ -49,6 +49,9 @@ def output_choice(output: str | None, out_dir: str | None) -> tuple[str, str | N
               "(-o/--output is the format, yaml or json, as in kubectl); this spelling goes in the next release",
               file=sys.stderr)
         return "yaml", output
+    if output.endswith((".yaml", ".yml", ".json")):
+        raise InputError("--output", f"{output!r} is a file name, and -o/--output is the format (yaml or json)",
+                         f"redirect stdout: > {output}")
     raise InputError("--output", f"unknown format {output!r}", "use yaml or json; write files with --output-dir/-d DIR")
 
 

@@ -74,14 +74,14 @@ def load_config(path: str) -> dict:
     from pathlib import Path
 
     from .errors import InputError
-    from .yamlio import load_one
+    from .yamlio import load_plain_one
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError("-f", f"cannot read {path}: {exc.strerror or exc}", "pass an existing vllmkube.yaml") from None
     try:
-        data = load_one(text)
+        data = load_plain_one(text)
     except Exception as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""

@@ -30,8 +30,13 @@ def load_all(text: str) -> list[Any]:
 def load_plain_all(text: str) -> list[Any]:
     """Parse a stream into plain dicts and lists, fast: ruamel's safe loader on libyaml's C parser
     (ruamel.yaml.clib; the pure-Python parser where it is missing). Duplicate keys are rejected.
-    For text vllmkube wrote itself; user files keep the round-trip loader and its line numbers."""
+    Errors carry a problem_mark with the line, as the round-trip loader's do."""
     return [d for d in _safe().load_all(text) if d is not None]
+
+
+def load_plain_one(text: str) -> Any:
+    """One document as plain data with the same fast loader (config files: no comments to keep)."""
+    return _safe().load(text)
 
 
 @functools.cache
