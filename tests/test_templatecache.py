@@ -4,7 +4,7 @@ from __future__ import annotations
 import jinja2
 
 from vllmkube import templatecache
-from vllmkube.render import environment, q
+from vllmkube.render import context, environment, q
 
 
 def fresh_env() -> jinja2.Environment:
@@ -19,8 +19,7 @@ def render_all(env: jinja2.Environment) -> str:
     from vllmkube.workflow import plan_render
 
     plan, _ = plan_render(build(RenderSpec, {"model": "llama-3.1-8b", "gpu": "h100"}))
-    return env.get_template("deployment.yaml.j2").render(p=plan, http_port=8000, model_mount="/models",
-                                                         autoscaled=True, download_script="")
+    return env.get_template("deployment.yaml.j2").render(context(plan))
 
 
 def test_cached_code_renders_the_same(tmp_path):

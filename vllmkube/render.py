@@ -99,13 +99,18 @@ def templates(p: Plan) -> list[str]:
     return out
 
 
+def context(p: Plan) -> dict[str, Any]:
+    """What every template sees. Each part under its own name: templates say pod.image,
+    scaling.min_replicas, identity.names.pvc."""
+    return {"identity": p.identity, "pod": p.pod, "cache": p.cache, "scaling": p.scaling,
+            "monitoring": p.monitoring, "target": p.target, "http_port": HTTP_PORT, "model_mount": MODEL_MOUNT,
+            "download_script": _download_script()}
+
+
 def render_documents(p: Plan) -> list[Document]:
     env = environment()
-    # Each part under its own name: templates say pod.image, scaling.min_replicas, identity.names.pvc.
-    context = {"identity": p.identity, "pod": p.pod, "cache": p.cache, "scaling": p.scaling,
-               "monitoring": p.monitoring, "target": p.target, "http_port": HTTP_PORT, "model_mount": MODEL_MOUNT,
-               "download_script": _download_script()}
-    return [_checked(t, env.get_template(f"{t}.yaml.j2").render(context)) for t in templates(p)]
+    values = context(p)
+    return [_checked(t, env.get_template(f"{t}.yaml.j2").render(values)) for t in templates(p)]
 
 
 def _checked(template: str, text: str) -> Document:
