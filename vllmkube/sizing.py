@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import arch, versions
+from . import arch, loading, profiling, versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
 
@@ -29,13 +29,8 @@ QuantizationChoice = Literal["none", "fp8", "int8", "awq", "gptq"]
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
 
 # --- the overhead model (calibrated in docs/sizing.md; global constants, not per case) ---
-# Activation peak of the profiling forward pass: live tensors per token (residual and
-# normed hidden states, the attention projections, the gated MLP's gate/up/act
-# outputs; for MoE the fused-MoE intermediate cache over top-k experts) times the
-# number of profiled tokens, plus fp32 logits and a sampler copy for max_num_seqs rows.
-ACT_HIDDEN_COPIES = 4
-ACT_SCALE = 0.80  # share of those tensors alive at the peak (fit on the calibration logs, docs/sizing.md)
-LOGIT_COPIES = 2
+# The activation peak of the profiling pass (forward, sampler, vision encoder) depends on the
+# version and engine: vllmkube/profiling.py.
 # Non-torch memory: CUDA context leftovers, cuBLAS workspace, NCCL / custom all-reduce.
 NON_TORCH_GIB = 0.10
 NON_TORCH_MULTI_GPU_GIB = 0.25  # observed 0.21-0.43 GiB at TP 2-4
@@ -75,6 +70,7 @@ class SizingOptions(BaseModel):
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
     max_num_seqs: int | None = Field(default=None, gt=0)
     enforce_eager: bool = False
+    engine: profiling.EngineChoice = "auto"  # V0 still runs on 0.8-0.10 with VLLM_USE_V1=0
 
 
 class Rejection(BaseModel):
@@ -194,8 +190,8 @@ def _divisors(n: int) -> list[int]:
 
 
 # ----------------------------------------------------------------------------- memory model
-def _weights_bytes(m: ModelEntry, layout: Layout, dp_ep: int) -> tuple[float, float]:
-    """(total bytes, bytes on the most loaded GPU)."""
+def _weights_bytes(m: ModelEntry, layout: Layout, dp_ep: int, gpu: GpuEntry | None = None) -> tuple[float, float]:
+    """(total bytes, bytes on the most loaded GPU) as loaded; without ``gpu``, the checkpoint's bytes."""
     split = arch.param_split(m)
     p = layout.precision
     body_b = BYTES_PER_PARAM[p]
@@ -203,37 +199,26 @@ def _weights_bytes(m: ModelEntry, layout: Layout, dp_ep: int) -> tuple[float, fl
     edge_b = 2.0  # embeddings and lm_head stay 16-bit in quantized checkpoints
     attn_mlp = (split.attention + split.dense_mlp) * dense_b
     experts = split.experts * body_b
-    total = attn_mlp + experts + (split.embedding + split.lm_head) * edge_b
+    vision = split.vision * 2.0  # vision towers stay 16-bit
+    total = attn_mlp + experts + (split.embedding + split.lm_head) * edge_b + vision
     frac = math.ceil(m.num_layers / layout.pp) / m.num_layers
     if layout.pp == 1:
-        edges = (split.embedding + split.lm_head) * edge_b
-    else:  # first stage holds the embedding, last stage the lm_head (a copy when tied)
-        edges = max(split.embedding, split.lm_head or split.embedding) * edge_b
-    per_gpu = (attn_mlp * frac + edges) / layout.tp + experts * frac / (layout.tp * dp_ep)
-    if m.weight_bytes and p == _checkpoint_precision(m):
-        scale = m.weight_bytes / total  # the exact checkpoint size replaces our estimate
-        return float(m.weight_bytes), per_gpu * scale
-    return total, per_gpu
+        edges = (split.embedding + split.lm_head) * edge_b + vision
+    else:  # first stage holds the embedding (and the encoder), last stage the lm_head (a copy when tied)
+        edges = max(split.embedding * edge_b + vision, (split.lm_head or split.embedding) * edge_b)
+    pad = loading.expert_factor(m, gpu, p, layout.tp)
+    per_gpu = (attn_mlp * frac + edges) / layout.tp + experts * pad * frac / (layout.tp * dp_ep)
+    # the exact checkpoint size, when known, replaces our estimate
+    scale = m.weight_bytes / total if (m.weight_bytes and p == _checkpoint_precision(m)) else 1.0
+    return (total + experts * (pad - 1)) * scale, per_gpu * scale
 
 
-def _activation_bytes(m: ModelEntry, tp: int, tokens: int, seqs: int) -> float:
-    mlp = 3 * (m.intermediate_size or 4 * m.hidden_size) / tp
-    if m.is_moe:
-        mlp = max(mlp if arch.moe_layer_count(m) < m.num_layers else 0,
-                  m.experts_per_token * 3 * (m.moe_intermediate_size or m.intermediate_size) / tp)
-    qkv = (m.num_attention_heads + 2 * m.num_kv_heads) * m.head_dim / tp
-    per_token = ACT_HIDDEN_COPIES * m.hidden_size + mlp + qkv
-    return ACT_SCALE * tokens * per_token * 2 + seqs * m.vocab_size * 4 * LOGIT_COPIES
-
-
-def _budget(m: ModelEntry, gpu_mem: float, o: SizingOptions, v: versions.VllmVersion, layout: Layout,
-            max_len: int, tokens: int, seqs: int, kv_b: int) -> _Budget:
+def _budget(m: ModelEntry, gpu: GpuEntry, gpu_mem: float, o: SizingOptions, pb: profiling.ProfileBatch, layout: Layout,
+            max_len: int, kv_b: int, v: versions.VllmVersion) -> _Budget:
     dp_ep = o.data_parallel_size if o.expert_parallel else 1
-    w_total, w_gpu = _weights_bytes(m, layout, dp_ep)
-    profile_tokens = tokens
-    if not versions.uses_v1_engine(v) and o.max_num_batched_tokens is None and max_len <= 32768:
-        profile_tokens = max(max_len, tokens)  # V0 without chunked prefill profiles a whole max_model_len
-    act = _activation_bytes(m, layout.tp, profile_tokens, seqs)
+    w_total, w_gpu = _weights_bytes(m, layout, dp_ep, gpu)
+    tokens = pb.max_num_batched_tokens
+    act = profiling.activation_bytes(m, layout.tp, pb)
     non_torch = (NON_TORCH_GIB + (NON_TORCH_MULTI_GPU_GIB if layout.tp * layout.pp * o.data_parallel_size > 1 else 0)) * GIB
     layers = math.ceil(m.num_layers / layout.pp)
     graphs = 0.0
@@ -265,7 +250,7 @@ def _budget(m: ModelEntry, gpu_mem: float, o: SizingOptions, v: versions.VllmVer
             kv_tokens = int(available / per_request * max_len) // BLOCK_SIZE * BLOCK_SIZE
         concurrency = available / per_request
         fits_len = _largest_len(request_bytes, available, max_len)
-    return _Budget(w_total, w_gpu, act, non_torch, graphs, profile_tokens, available, layer_bytes, full_layers, window_layers,
+    return _Budget(w_total, w_gpu, act, non_torch, graphs, pb.profile_tokens, available, layer_bytes, full_layers, window_layers,
                    window_tokens, kv_tokens, concurrency, fits_len)
 
 
@@ -331,9 +316,9 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     _check(model, gpu, o, max_len)
     gpu_mem = gpu_memory_gib or gpu.memory_gib
     per_node = o.gpus_per_node or gpu.gpus_per_node
-    tokens_default, seqs_default = versions.default_batching(v, gpu_mem, gpu.architecture)
-    tokens = o.max_num_batched_tokens or tokens_default
-    seqs = min(o.max_num_seqs or seqs_default, tokens)
+    pb = profiling.batch(model, gpu, gpu_mem, v, profiling.engine_for(v, o.engine), max_len,
+                         o.max_num_batched_tokens, o.max_num_seqs)
+    tokens, seqs = pb.max_num_batched_tokens, pb.max_num_seqs
     kv_b = 1 if o.kv_cache_dtype != "auto" else arch.DTYPE_BYTES[_dtype(model, gpu, o)]
 
     rejected: list[Rejection] = []
@@ -341,14 +326,14 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     if ckpt in ("fp8", "int8") and o.quantization is None and not o.tensor_parallel_size:
         # people size such models "at 16-bit" first: say why a dequantized copy is not the answer
         tp16 = max([t for t in TP_CANDIDATES if t <= per_node and model.num_attention_heads % t == 0] or [1])
-        b16 = _budget(model, gpu_mem, o, v, Layout(tp16, 1, "16bit"), max_len, tokens, seqs, kv_b)
+        b16 = _budget(model, gpu, gpu_mem, o, pb, Layout(tp16, 1, "16bit"), max_len, kv_b, v)
         why = _why_not(b16, Layout(tp16, 1, "16bit"), gpu_mem, o, max_len) or "it would fit, but serve the published checkpoint"
         rejected.append(Rejection(option=Layout(tp16, 1, "16bit").label(per_node),
                                   reason=f"the checkpoint is {PRECISION_LABEL[ckpt]}; a 16-bit copy: {why}"))
     chosen: tuple[Layout, _Budget] | None = None
     last: tuple[Layout, _Budget] | None = None
     for layout in _candidates(model, gpu, o, per_node):
-        budget = _budget(model, gpu_mem, o, v, layout, max_len, tokens, seqs, kv_b)
+        budget = _budget(model, gpu, gpu_mem, o, pb, layout, max_len, kv_b, v)
         last = (layout, budget)
         reason = _why_not(budget, layout, gpu_mem, o, max_len)
         if reason is None:
@@ -385,7 +370,7 @@ def _plan(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, v: versions.VllmVersio
                         f"(download and serve that repository instead of {m.id})")
     if precision == "fp8" and gpu.fp8_support == "weight-only":
         warnings.append(f"{gpu.key} runs FP8 as weight-only (Marlin W8A16): memory halves, compute stays 16-bit")
-    if m.multimodal:
+    if not profiling.multimodal_modelled(m):
         warnings.append("multimodal model: the vision encoder's profiling peak is not modelled; "
                         "leave headroom or size with the text-only checkpoint")
     if not fits:
