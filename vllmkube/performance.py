@@ -21,7 +21,8 @@ own (softened) roofline, plus fixed costs:
 
 The efficiency factors are per GPU family (never per case) and fitted on the shared
 measurements (``shared/reference/vllm-benchmark-calibration.json``, benchmarks/fit.py);
-families without measurements reuse Hopper's factors with their own datasheet numbers.
+families without measurements reuse Hopper's factors with their own datasheet numbers. The
+factors live in vllmkube/data/efficiency.json.
 """
 from __future__ import annotations
 
@@ -50,14 +51,26 @@ class Efficiency:
     calibrated: bool  # False: borrowed from Hopper, no measurement of this family yet
 
 
-# Fitted on the shared H100 runs (docs/performance-model.md, "Calibration"). aiconfigurator's
-# H100 system file assumes 0.8 of peak HBM bandwidth; these runs mix two test systems
-# (see the docs), so the fitted share is lower.
-HOPPER = Efficiency(memory=0.58, kv_memory=0.72, compute=0.50, step_overhead_s=0.0, seq_overhead_s=30e-6,
-                    allreduce_latency_s=10e-6, calibrated=True)
+def _load_efficiency() -> dict:
+    """vllmkube/data/efficiency.json: the fitted factors are data, not code (benchmarks/fit.py writes them)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("vllmkube.data").joinpath("efficiency.json").read_text(encoding="utf-8"))
+
+
+_DATA = _load_efficiency()
+ALLREDUCE_LATENCY_S = float(_DATA["allreduce_latency_s"])  # per all-reduce over NVLink (PCIe pays 3x)
+MOE_LAYER_OVERHEAD_S = float(_DATA["moe_layer_overhead_s"])  # per MoE layer and step at TP 8
 FAMILY_EFFICIENCY: dict[str, Efficiency] = {
-    "hopper": HOPPER,
+    name: Efficiency(f["memory"], f["kv_memory"], f["compute"], f["step_overhead_s"], f["seq_overhead_s"],
+                     ALLREDUCE_LATENCY_S, True)
+    for name, f in _DATA["families"].items()
 }
+HOPPER = FAMILY_EFFICIENCY["hopper"]
+# Routed-expert GEMMs (fused MoE: many small grouped GEMMs, a router, a permutation) reach this
+# share of what the dense GEMMs reach, for weight reads and for compute alike.
+MOE_EFFICIENCY = float(_DATA["moe_efficiency"])
 
 # MAMF / datasheet BF16 by family, where a measurement exists (gpu-specs.md: A100 SXM 86.9%,
 # H100 SXM 80.3%, B200 77.6%, MI300X 51.4%, MI325X 60.4%); used when a GPU has no MAMF entry.
@@ -69,10 +82,11 @@ FP8_MAMF_RATIO_DEFAULT = 0.70
 PCIE_ALLREDUCE_FACTOR = 3.0
 # vLLM's front-end (one API-server process) and the client, per request: HTTP, chat template,
 # tokenization, detokenization, streaming. FRONTEND_S_PER_REQUEST is the serial CPU time (it
-# caps one replica at 1 / this requests/s); FRONTEND_LATENCY_S is what a request sees on an
-# idle server (the shared 8B runs measure a 60 ms TTFT for a ~10 ms prefill).
-FRONTEND_S_PER_REQUEST = 0.030
-FRONTEND_LATENCY_S = 0.050
+# caps one replica at 1 / this requests/s; the burst runs of 1000 4-token requests measure it);
+# FRONTEND_LATENCY_S is what a request sees on an idle server (the shared 8B runs measure a
+# 60 ms TTFT for a ~10 ms prefill).
+FRONTEND_S_PER_REQUEST = float(_DATA["frontend_s_per_request"])
+FRONTEND_LATENCY_S = float(_DATA["frontend_latency_s"])
 NVLINK_MIN_GBPS = 100  # links at or above this are NVLink / Infinity Fabric class
 
 
@@ -144,10 +158,12 @@ class ModelCosts:
     full_layers: int  # layers on this stage attending over the whole context
     window_layers: int
     window: int
-    gemm_flops_per_token: float  # 2 x active body parameters on this GPU
+    gemm_flops_per_token: float  # 2 x active body parameters on this GPU (dense part and routed experts)
+    expert_flops_per_token: float  # the routed experts' share of gemm_flops_per_token
     lm_head_flops: float  # per sampled token on this GPU
     attn_flops_per_ctx: float  # per (query token x context token), all layers on this GPU
     layers: int  # on this stage
+    moe_layers: int  # MoE layers on this stage
     hidden: int
     tp: int
     pp: int
@@ -166,7 +182,7 @@ def model_costs(m: ModelEntry, plan: SizingPlan) -> ModelCosts:
     dense = (split.attention + split.dense_mlp) * dense_b * frac / tp + head
     experts = split.experts * body_b * frac / tp  # expert parallelism is not planned per replica (yet)
     # scale to the sizing's per-GPU weights (exact checkpoint sizes) so both modules agree
-    estimate = dense + experts + embed
+    estimate = dense + experts + embed + split.vision * 2.0 / tp  # the encoder is resident, not read per step
     k = plan.weights_gib_per_gpu * 1024**3 / estimate if estimate > 0 else 1.0
     active_body = split.attention + split.dense_mlp
     if m.is_moe:
@@ -187,8 +203,11 @@ def model_costs(m: ModelEntry, plan: SizingPlan) -> ModelCosts:
         experts_per_token=m.experts_per_token or 0,
         kv_layer_bytes=arch.kv_layer_bytes_per_token(m, tp, kv_b), full_layers=layers - window_layers,
         window_layers=window_layers, window=window,
-        gemm_flops_per_token=2 * active_body * frac / tp, lm_head_flops=2 * m.vocab_size * m.hidden_size / tp,
-        attn_flops_per_ctx=per_ctx * layers, layers=layers, hidden=m.hidden_size, tp=tp, pp=pp,
+        gemm_flops_per_token=2 * active_body * frac / tp,
+        expert_flops_per_token=2 * (split.experts * m.experts_per_token / m.num_experts if m.is_moe else 0) * frac / tp,
+        lm_head_flops=2 * m.vocab_size * m.hidden_size / tp,
+        attn_flops_per_ctx=per_ctx * layers, layers=layers,
+        moe_layers=math.ceil(arch.moe_layer_count(m) * frac), hidden=m.hidden_size, tp=tp, pp=pp,
     )
 
 
@@ -227,15 +246,19 @@ class Engine:
             experts *= touched
         n_seqs = decode + (1 if prefill else 0) if seqs is None else seqs
         sampled = decode if sampled is None else sampled
-        gemm = c.gemm_flops_per_token * tokens + c.lm_head_flops * sampled
+        gemm = (c.gemm_flops_per_token - c.expert_flops_per_token) * tokens + c.lm_head_flops * sampled
+        gemm += c.expert_flops_per_token * tokens / MOE_EFFICIENCY
         attn = c.attn_flops_per_ctx * (decode_ctx + prefill_attn)
         # weight GEMMs and attention are separate kernels, each on its own roofline
-        t = _roof((c.dense_bytes + experts) / hw.bandwidth_bps, gemm / hw.matmul_flops)
+        t = _roof((c.dense_bytes + experts / MOE_EFFICIENCY) / hw.bandwidth_bps, gemm / hw.matmul_flops)
         t += _roof(self.kv_read(decode_ctx + prefill_ctx, n_seqs) / hw.kv_bandwidth_bps, attn / hw.attention_flops)
         if c.tp > 1:
             msg = tokens * c.hidden * 2
             ring = 2 * (c.tp - 1) / c.tp * msg / hw.link_bps if hw.link_bps else 0.0
             t += 2 * c.layers * (hw.allreduce_latency_s + ring)
+            # the MoE decode floor: every MoE layer's expert dispatch (router, top-k, token
+            # alignment, grouped-GEMM launches) synchronises the ranks; fitted on TP8 runs
+            t += c.moe_layers * MOE_LAYER_OVERHEAD_S * (c.tp - 1) / 7
         t += hw.eff.step_overhead_s + hw.eff.seq_overhead_s * n_seqs
         return t * c.pp
 
