@@ -47,6 +47,14 @@ BYTES_PER_PARAM: dict[str, float] = {
 PRECISION_LABEL = {"16bit": "16-bit", "fp8": "FP8", "int8": "INT8", "awq": "AWQ 4-bit", "gptq": "GPTQ 4-bit",
                    "mxfp4": "MXFP4", "nvfp4": "NVFP4"}
 TP_CANDIDATES = (1, 2, 4, 8)
+# A layout serves "real concurrency" when its KV cache holds this many full-length requests (or is
+# at least KV_SHARE_OF_WEIGHTS of the weights, the seed's rule of thumb), whichever needs less.
+DEFAULT_MIN_CONCURRENCY = 8
+KV_SHARE_OF_WEIGHTS = 0.25
+# vLLM's scheduler defaults off H100/H200 (and before 0.8): an expert's first knob when the
+# profile of 1024 sequences leaves no room (gpt-oss-120b on one H100: the sampler pass alone
+# takes 5.4 GiB) or a large token budget inflates the sliding-window layers' share of the KV cache
+MODEST_BATCHING = (2048, 256)
 MAX_NODES = 8
 
 
@@ -64,7 +72,7 @@ class SizingOptions(BaseModel):
     quantization: QuantizationChoice | None = None
     kv_cache_dtype: KvCacheDtype = "auto"
     dtype: Literal["auto", "bfloat16", "float16"] = "auto"
-    min_concurrency: float = Field(default=1, gt=0)
+    min_concurrency: float | None = Field(default=None, gt=0)  # None: DEFAULT_MIN_CONCURRENCY or the 25% rule
     vllm_version: str = versions.NEWEST_VLLM
     gpus_per_node: int | None = Field(default=None, gt=0)
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
@@ -277,29 +285,51 @@ def _why_not(b: _Budget, layout: Layout, gpu_mem: float, o: SizingOptions, max_l
     if b.len_that_fits < max_len:
         return (f"KV cache {gib(b.available)}/GPU holds {b.kv_tokens} tokens, less than one "
                 f"{max_len}-token request (largest max_model_len that fits: {b.len_that_fits})")
-    if b.available < 0.25 * b.weights_gpu:
-        return f"KV cache {gib(b.available)}/GPU is under 25% of the weights ({gib(b.weights_gpu)}/GPU)"
-    if b.concurrency < o.min_concurrency:
-        return f"only {b.concurrency:.2f} full-length requests fit at once, --min-concurrency is {o.min_concurrency:g}"
+    if o.min_concurrency is not None:  # asked for explicitly: a hard requirement
+        if b.concurrency < o.min_concurrency:
+            return f"only {b.concurrency:.2f} full-length requests fit at once, --min-concurrency is {o.min_concurrency:g}"
+        return None
+    if b.concurrency < DEFAULT_MIN_CONCURRENCY and b.available < KV_SHARE_OF_WEIGHTS * b.weights_gpu:
+        return (f"KV cache {gib(b.available)}/GPU holds {b.concurrency:.1f} full-length requests (fewer than "
+                f"{DEFAULT_MIN_CONCURRENCY}) and is under 25% of the weights ({gib(b.weights_gpu)}/GPU)")
     return None
 
 
-def _candidates(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, per_node: int) -> list[Layout]:
+def _pinned(o: SizingOptions) -> bool:
+    """The user fixed the layout's shape: answer at the checkpoint's precision, name the fix."""
+    return o.quantization is None and (o.tensor_parallel_size is not None or o.max_model_len is not None)
+
+
+def _candidates(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, per_node: int, pinned: bool) -> list[Layout]:
+    """Fewest GPUs first, then the least lossy precision: native FP8 (same checkpoint, quantized on
+    load, full speed) is tried at each TP before more GPUs; weight-only FP8 (Ampere) after the
+    16-bit ladder; 4-bit (another checkpoint) last; pipeline parallelism across nodes after that."""
     ckpt = _checkpoint_precision(m)
-    if o.quantization in (None,):
-        precisions: list[Precision] = [ckpt]
-        if ckpt == "16bit" and gpu.fp8_support != "none":
-            precisions.append("fp8")
-        if ckpt in ("16bit", "fp8", "int8"):
-            precisions.append("awq")
+    fp8: str | None = None
+    four_bit = False
+    if o.quantization is None:
+        base: Precision = ckpt
+        if not pinned:
+            if ckpt == "16bit" and gpu.fp8_support != "none":
+                fp8 = "interleave" if gpu.fp8_support == "native" else "after"
+            four_bit = ckpt in ("16bit", "fp8", "int8")
     elif o.quantization == "none":
-        precisions = ["16bit"]
+        base = "16bit"
     else:
-        precisions = [o.quantization if ckpt == "16bit" else ckpt]
+        base = o.quantization if ckpt == "16bit" else ckpt
     tps = [o.tensor_parallel_size] if o.tensor_parallel_size else [t for t in TP_CANDIDATES
                                                                     if t <= per_node and m.num_attention_heads % t == 0]
     pps = [o.pipeline_parallel_size] if o.pipeline_parallel_size else [1]
-    layouts = [Layout(tp, pp, p) for p in precisions for pp in pps for tp in tps]
+    layouts: list[Layout] = []
+    for pp in pps:
+        for tp in tps:
+            layouts.append(Layout(tp, pp, base))
+            if fp8 == "interleave":
+                layouts.append(Layout(tp, pp, "fp8"))
+        if fp8 == "after":
+            layouts += [Layout(tp, pp, "fp8") for tp in tps]
+        if four_bit:
+            layouts += [Layout(tp, pp, "awq") for tp in tps]
     if not o.tensor_parallel_size and not o.pipeline_parallel_size:
         # last resort: whole nodes chained by pipeline parallelism, at the checkpoint's precision
         full_tp = max(tps) if tps else 1
@@ -330,19 +360,50 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
         why = _why_not(b16, Layout(tp16, 1, "16bit"), gpu_mem, o, max_len) or "it would fit, but serve the published checkpoint"
         rejected.append(Rejection(option=Layout(tp16, 1, "16bit").label(per_node),
                                   reason=f"the checkpoint is {PRECISION_LABEL[ckpt]}; a 16-bit copy: {why}"))
-    chosen: tuple[Layout, _Budget] | None = None
-    last: tuple[Layout, _Budget] | None = None
-    for layout in _candidates(model, gpu, o, per_node):
+    chosen: tuple[Layout, _Budget, profiling.ProfileBatch] | None = None
+    last: tuple[Layout, _Budget, profiling.ProfileBatch] | None = None
+    notes: list[str] = []
+    pinned = _pinned(o)
+    # an expert's first knob when the default profile of many sequences leaves no room
+    modest = None
+    if o.max_num_seqs is None and o.max_num_batched_tokens is None and pb.max_num_seqs > MODEST_BATCHING[1]:
+        modest = profiling.batch(model, gpu, gpu_mem, v, pb.engine, max_len, *MODEST_BATCHING)
+    for layout in _candidates(model, gpu, o, per_node, pinned):
         budget = _budget(model, gpu, gpu_mem, o, pb, layout, max_len, kv_b, v)
-        last = (layout, budget)
+        last = (layout, budget, pb)
         reason = _why_not(budget, layout, gpu_mem, o, max_len)
         if reason is None:
-            chosen = (layout, budget)
+            chosen = (layout, budget, pb)
             break
+        if modest is not None:
+            smaller = _budget(model, gpu, gpu_mem, o, modest, layout, max_len, kv_b, v)
+            if _why_not(smaller, layout, gpu_mem, o, max_len) is None:
+                chosen = (layout, smaller, modest)
+                notes.append(f"--max-num-seqs {modest.max_num_seqs} --max-num-batched-tokens {modest.max_num_batched_tokens}: "
+                             f"at vLLM's defaults here ({pb.max_num_seqs} / {pb.max_num_batched_tokens}) {reason}")
+                break
         rejected.append(Rejection(option=layout.label(per_node), reason=reason))
-    layout, budget = chosen or last  # nothing fits: report the largest option tried
-    return _plan(model, gpu, o, v, gpu_mem, per_node, max_len, tokens, seqs, kv_b, layout, budget,
-                 fits=chosen is not None or _fits(budget, max_len), rejected=rejected)
+    layout, budget, used = chosen or last  # nothing fits: report the largest option tried
+    if chosen is None and pinned and not _fits(budget, max_len):
+        notes += _fix_for_pinned(model, gpu, gpu_mem, o, used, per_node, max_len, kv_b, v, layout)
+    plan = _plan(model, gpu, o, v, gpu_mem, per_node, max_len, used.max_num_batched_tokens, used.max_num_seqs, kv_b,
+                 layout, budget, fits=chosen is not None or _fits(budget, max_len), rejected=rejected)
+    return plan.model_copy(update={"warnings": notes + plan.warnings}) if notes else plan
+
+
+def _fix_for_pinned(model: ModelEntry, gpu: GpuEntry, gpu_mem: float, o: SizingOptions, pb: profiling.ProfileBatch,
+                    per_node: int, max_len: int, kv_b: int, v: versions.VllmVersion, layout: Layout) -> list[str]:
+    """The pinned layout does not fit at the checkpoint's precision: does FP8 (or 4-bit) at the same shape?"""
+    ckpt = _checkpoint_precision(model)
+    options = (["fp8"] if ckpt == "16bit" and gpu.fp8_support != "none" else []) + (["awq"] if ckpt in ("16bit", "fp8") else [])
+    for precision in options:
+        trial = Layout(layout.tp, layout.pp, precision)
+        b = _budget(model, gpu, gpu_mem, o, pb, trial, max_len, kv_b, v)
+        if _fits(b, max_len):
+            flag = "--quantization fp8" if precision == "fp8" else "a pre-quantized AWQ checkpoint"
+            return [f"as pinned, {PRECISION_LABEL[ckpt]} does not fit; {flag} would (TP {layout.tp}: KV cache "
+                    f"{b.available / GIB:.1f} GiB/GPU, {b.concurrency:.1f} full-length requests)"]
+    return []
 
 
 def _fits(b: _Budget, max_len: int) -> bool:

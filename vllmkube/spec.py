@@ -60,7 +60,8 @@ class SizeSpec(BaseModel):
     quantization: QuantizationChoice | None = Field(default=None, description="none, fp8, int8, awq or gptq (default: chosen)")
     kv_cache_dtype: KvCacheDtype = Field(default="auto", description="auto (the model dtype) or fp8")
     dtype: str = Field(default="auto", pattern="^(auto|bfloat16|float16)$", description="auto, bfloat16 or float16")
-    min_concurrency: float = Field(default=1, gt=0, description="full-length requests that must fit at once")
+    min_concurrency: float | None = Field(default=None, gt=0, description="full-length requests that must fit at once "
+                                          "(default: 8, or a KV cache of 25% of the weights, whichever needs less)")
     vllm_version: str = Field(default=versions.NEWEST_VLLM, description="vLLM release the pods run")
     max_num_batched_tokens: int | None = Field(default=None, gt=0, description="scheduler token budget per step")
     max_num_seqs: int | None = Field(default=None, gt=0, description="most requests run at once")

@@ -22,7 +22,7 @@ PP = Annotated[Optional[int], typer.Option("--pipeline-parallel-size", "--pp", h
 Quantization = Annotated[Optional[str], typer.Option("--quantization", "-q", help="none, fp8, int8, awq or gptq (default: chosen).")]
 KvCacheDtype = Annotated[Optional[str], typer.Option("--kv-cache-dtype", help="auto, fp8, fp8_e4m3 or fp8_e5m2.")]
 Dtype = Annotated[Optional[str], typer.Option("--dtype", help="auto, bfloat16 or float16.")]
-MinConcurrency = Annotated[Optional[float], typer.Option("--min-concurrency", help="Full-length requests that must fit at once (default 1).")]
+MinConcurrency = Annotated[Optional[float], typer.Option("--min-concurrency", help="Full-length requests that must fit at once (default: 8, or a KV cache of 25% of the weights, whichever needs less).")]
 VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM release the pods run (default: newest checked).")]
 MaxBatchedTokens = Annotated[Optional[int], typer.Option("--max-num-batched-tokens", help="Scheduler token budget per step.")]
 MaxNumSeqs = Annotated[Optional[int], typer.Option("--max-num-seqs", help="Most requests run at once.")]
