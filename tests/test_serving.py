@@ -155,3 +155,34 @@ def test_parse_prices_resolves_aliases():
     assert compare.parse_prices("h100=4.5, l40s=1.2") == {"h100-80gb": 4.5, "l40s": 1.2}
     with pytest.raises(InputError):
         compare.parse_prices("h100=cheap")
+
+
+def test_unreachable_ttft_floor_is_computed_at_the_budget_it_reports():
+    from vllmkube import catalog, performance, serving, sizing
+
+    m, g = catalog.find_model("llama-3.1-70b"), catalog.find_gpu("l40s")
+    sp = sizing.size(m, g, sizing.SizingOptions(tensor_parallel_size=4, quantization="fp8", max_model_len=8200))
+    w = serving.Workload(input_len=8000, output_len=200, slo_ttft_p99=0.05)
+    p = serving.plan(m, g, sp, w, nearest=False)
+    assert not p.slo_met and p.limited_by == "slo-unreachable"
+    floor = next(u for u in p.unmet if u.startswith("TTFT p99 is at least"))
+    assert f"--max-num-batched-tokens {p.max_num_batched_tokens})" in floor
+    at_budget = performance.steady_state(performance.engine_for(m, g, sp, 1, p.max_num_batched_tokens), 1, 8000, 200)
+    assert f"at least {at_budget.ttft_p99_ms:.0f} ms" in floor
+    # no other budget has a lower floor: it is a floor
+    for b in serving.BUDGETS:
+        other = performance.steady_state(performance.engine_for(m, g, sp, 1, b), 1, 8000, 200)
+        assert other.ttft_p99_ms >= at_budget.ttft_p99_ms - 1e-6
+
+
+def test_report_never_says_the_objective_is_kept_when_it_is_not_met(capsys):
+    from clirun import run
+
+    out = run(capsys, "size", "--model", "llama-3.1-70b", "--gpu", "l40s", "--tensor-parallel-size", "4",
+              "--quantization", "fp8", "--input-len", "8000", "--output-len", "200", "--slo-ttft-p99", "50ms")
+    text = out.out + out.err
+    assert "SLO not met" in text
+    assert "keeps TTFT p99 within the objective" not in text
+    met = run(capsys, "size", "--model", "llama-3.1-8b", "--gpu", "h100", "--input-len", "1000", "--output-len", "200",
+              "--slo-ttft-p99", "5s")
+    assert "keeps TTFT p99 within the objective" in met.out + met.err

@@ -139,8 +139,9 @@ def _performance_table(s: "ServingPlan") -> None:
             f"{s.requests_per_s:.2f} req/s")
     c.print(f"  vLLM: --max-num-seqs {s.max_num_seqs} --max-num-batched-tokens {s.max_num_batched_tokens} "
             f"(capped by {_LIMITS.get(s.limited_by, s.limited_by)}); {s.capacity_rps:.2f} req/s per replica")
-    c.print(f"  autoscaling: add a replica above {s.queue_threshold:g} waiting requests per replica "
-            "(keeps TTFT p99 within the objective)")
+    why = ("keeps TTFT p99 within the objective" if s.slo_met else
+           "the objective is out of reach on this layout: it only bounds the queue")
+    c.print(f"  autoscaling: add a replica above {s.queue_threshold:g} waiting requests per replica ({why})")
     if s.replicas is not None:
         c.print(f"  replicas for {s.rps:g} req/s with {s.headroom:.0%} headroom: [bold]{s.replicas}[/] "
                 f"({s.gpus_total} GPU(s))")

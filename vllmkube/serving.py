@@ -206,16 +206,24 @@ def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workloa
         best = min(near, key=lambda f: (round(f[2].ttft_p99_ms, 3), -f[1]))
     unmet: list[str] = []
     if best is None:
-        budget = min(sizing.max_num_batched_tokens, BUDGETS[-1])
-        e = _engine(model, gpu, sizing, 1, budget)
-        floor = performance.steady_state(e, 1, w.input_len, w.output_len)
-        if w.slo_itl_p99 is not None and floor.itl_p99_ms > w.slo_itl_p99 * 1e3:
-            unmet.append(f"ITL p99 is at least {floor.itl_p99_ms:.1f} ms on {gpu.key} "
+        # the floors of one request, each at the token budget that gives it (the budget then chosen):
+        # small chunks for the ITL, whole prompts for the TTFT
+        budgets = sorted({sizing.max_num_batched_tokens, *BUDGETS}, reverse=True)
+        floors = {b: performance.steady_state(_engine(model, gpu, sizing, 1, b), 1, w.input_len, w.output_len) for b in budgets}
+        itl_budget = min(budgets, key=lambda b: (round(floors[b].itl_p99_ms, 3), b))
+        ttft_budget = min(budgets, key=lambda b: (round(floors[b].ttft_p99_ms, 3), -b))
+        itl_unmet = w.slo_itl_p99 is not None and floors[itl_budget].itl_p99_ms > w.slo_itl_p99 * 1e3
+        ttft_unmet = w.slo_ttft_p99 is not None and floors[ttft_budget].ttft_p99_ms > w.slo_ttft_p99 * 1e3
+        budget = ttft_budget if ttft_unmet else itl_budget if itl_unmet else sizing.max_num_batched_tokens
+        if itl_unmet:
+            unmet.append(f"ITL p99 is at least {floors[itl_budget].itl_p99_ms:.1f} ms on {gpu.key} "
                          f"(TP {sizing.tensor_parallel_size}, one request), above the {w.slo_itl_p99 * 1e3:g} ms SLO")
-        if w.slo_ttft_p99 is not None and floor.ttft_p99_ms > w.slo_ttft_p99 * 1e3:
-            unmet.append(f"TTFT p99 is at least {floor.ttft_p99_ms:.0f} ms for a {w.input_len}-token prompt "
-                         f"on {gpu.key}, above the {w.slo_ttft_p99 * 1e3:g} ms SLO")
-        seqs, budget = seq_cap, sizing.max_num_batched_tokens
+        if ttft_unmet:
+            unmet.append(f"TTFT p99 is at least {floors[budget].ttft_p99_ms:.0f} ms for a {w.input_len}-token prompt "
+                         f"on {gpu.key} (--max-num-batched-tokens {budget}), above the {w.slo_ttft_p99 * 1e3:g} ms SLO")
+        if not unmet:  # each SLO alone is reachable, not both together
+            unmet.append("the ITL and TTFT objectives pull the token budget in opposite directions: no budget meets both")
+        seqs = seq_cap
         point = performance.steady_state(_engine(model, gpu, sizing, seqs, budget), seqs, w.input_len, w.output_len)
         limited_by = "slo-unreachable"
     else:
