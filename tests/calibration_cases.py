@@ -71,7 +71,7 @@ def to_case(rec: dict) -> Case | None:
         max_num_seqs=rec.get("max_num_seqs") or _quoted_flag(rec, "--max-num-seqs"),
         enforce_eager=bool(rec.get("enforce_eager")),
         quantization=None if model.quantization else "none",  # the layout as logged, no fallback
-        engine=engine if _engine(rec) == "auto" else _engine(rec),
+        vllm_engine=engine if _engine(rec) == "auto" else _engine(rec),
         min_concurrency=0.01,
     )
     return Case(rec["id"], model, float(rec["gpu_memory_total_gib"]), opts, kv_tokens, kv_gib)

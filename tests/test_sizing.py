@@ -230,3 +230,53 @@ def test_pinned_max_model_len_keeps_the_precision_and_walks_tensor_parallelism()
     p = plan("llama-3.1-8b", "l4", max_model_len=8192)
     assert p.quantization is None  # no silent switch to FP8
     assert p.tensor_parallel_size == 2 and not any(r.option.startswith("FP8") for r in p.rejected)
+
+
+# ---------------------------------------------------------------- what the profiler runs, by version
+@pytest.mark.parametrize("version,gpu,expected", [
+    ("0.8.5", "h100", (8192, 1024)),  # V1, device-name rule: "h100" in the name
+    ("0.9.2", "h200", (8192, 1024)),
+    ("0.9.2", "gh200", (8192, 1024)),  # "NVIDIA GH200 ..." contains "h200"
+    ("0.9.2", "a100-80gb", (2048, 256)),
+    ("0.9.2", "b200", (2048, 256)),  # not named H100/H200: the small default, whatever the memory
+    ("0.12.0", "b200", (16384, 1024)),  # later: by device memory
+    ("0.12.0", "h100", (8192, 1024)),
+    ("0.12.0", "a100-80gb", (2048, 256)),  # >= 70 GiB but an A100
+    ("0.7.3", "h100", (8192, 256)),  # V0 without chunked prefill profiles the whole 8192 context
+])
+def test_profiled_batch_follows_the_version_table(version, gpu, expected):
+    p = plan("llama-3.1-8b", gpu, vllm_version=version, tensor_parallel_size=1, quantization="none")
+    assert (p.max_num_batched_tokens, p.max_num_seqs) == expected
+
+
+def test_v0_profiles_at_least_2048_tokens_and_whole_contexts_without_chunked_prefill():
+    short = plan("llama-3.1-8b", "h100", vllm_version="0.7.3", max_model_len=1024, tensor_parallel_size=1)
+    assert short.activation_profile_tokens == 2048
+    long = plan("llama-3.1-8b", "h100", vllm_version="0.7.3", max_model_len=65536, tensor_parallel_size=1)
+    assert long.activation_profile_tokens == 2048  # chunked prefill on above 32K
+    # the V0 engine still runs on 0.8-0.10 (VLLM_USE_V1=0), with V0's profile
+    v0 = plan("llama-3.1-8b", "h100", vllm_version="0.9.2", vllm_engine="v0", max_model_len=16384, tensor_parallel_size=1)
+    v1 = plan("llama-3.1-8b", "h100", vllm_version="0.9.2", max_model_len=16384, tensor_parallel_size=1)
+    assert v0.activation_profile_tokens == 16384 and v1.activation_profile_tokens == 8192
+    assert (v0.max_num_seqs, v1.max_num_seqs) == (256, 1024)
+
+
+@pytest.mark.parametrize("opts,field", [
+    ({"vllm_version": "0.5.4"}, "--vllm-version"),  # older than the profiler we model
+    ({"vllm_version": "0.11.0", "vllm_engine": "v0"}, "--vllm-engine"),  # V0 was removed in 0.11
+    ({"vllm_version": "0.7.3", "vllm_engine": "v1"}, "--vllm-engine"),
+])
+def test_versions_and_engines_we_do_not_model_are_refused(opts, field):
+    with pytest.raises(InputError) as err:
+        plan("llama-3.1-8b", "h100", **opts)
+    assert str(err.value).startswith(field)
+
+
+def test_multimodal_models_profile_at_least_5120_tokens_and_the_encoder():
+    p = plan("gemma-3-4b", "l40s", vllm_version="0.12.0")
+    assert p.max_num_batched_tokens == 5120  # raised from 2048 for the image tokens
+    text = sizing.size(catalog.find_model("gemma-3-4b").model_copy(update={"multimodal": False}),
+                       catalog.find_gpu("l40s"), SizingOptions(vllm_version="0.12.0"))
+    assert text.max_num_batched_tokens == 2048
+    assert p.activation_gib_per_gpu > text.activation_gib_per_gpu + 1  # 20 images through SigLIP
+    assert not any("not modelled" in w for w in p.warnings)

@@ -78,7 +78,7 @@ class SizingOptions(BaseModel):
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
     max_num_seqs: int | None = Field(default=None, gt=0)
     enforce_eager: bool = False
-    engine: profiling.EngineChoice = "auto"  # V0 still runs on 0.8-0.10 with VLLM_USE_V1=0
+    vllm_engine: profiling.EngineChoice = "auto"  # V0 still runs on 0.8-0.10 with VLLM_USE_V1=0
 
 
 class Rejection(BaseModel):
@@ -346,7 +346,7 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     _check(model, gpu, o, max_len)
     gpu_mem = gpu_memory_gib or gpu.memory_gib
     per_node = o.gpus_per_node or gpu.gpus_per_node
-    pb = profiling.batch(model, gpu, gpu_mem, v, profiling.engine_for(v, o.engine), max_len,
+    pb = profiling.batch(model, gpu, gpu_mem, v, profiling.engine_for(v, o.vllm_engine), max_len,
                          o.max_num_batched_tokens, o.max_num_seqs)
     tokens, seqs = pb.max_num_batched_tokens, pb.max_num_seqs
     kv_b = 1 if o.kv_cache_dtype != "auto" else arch.DTYPE_BYTES[_dtype(model, gpu, o)]

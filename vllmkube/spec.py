@@ -63,6 +63,8 @@ class SizeSpec(BaseModel):
     min_concurrency: float | None = Field(default=None, gt=0, description="full-length requests that must fit at once "
                                           "(default: 8, or a KV cache of 25% of the weights, whichever needs less)")
     vllm_version: str = Field(default=versions.NEWEST_VLLM, description="vLLM release the pods run")
+    vllm_engine: Literal["auto", "v0", "v1"] = Field(
+        default="auto", description="engine to size for: auto (V1 from 0.8), or v0 on 0.8-0.10 with VLLM_USE_V1=0")
     max_num_batched_tokens: int | None = Field(default=None, gt=0, description="scheduler token budget per step")
     max_num_seqs: int | None = Field(default=None, gt=0, description="most requests run at once")
     enforce_eager: bool = Field(default=False, description="no CUDA graphs (slower, less memory)")
@@ -265,6 +267,8 @@ class RenderSpec(SizeSpec):
             raise ValueError(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
         if not (self.model or self.model_config_path):
             raise ValueError("render needs --model or --model-config (--params-b alone is only a rule of thumb)")
+        if self.vllm_engine == "v0":
+            raise ValueError("render writes manifests for vLLM's V1 engine; --vllm-engine v0 is for `size` only")
         return self
 
     def wants(self, component: str) -> bool:

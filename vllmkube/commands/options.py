@@ -23,6 +23,7 @@ Quantization = Annotated[Optional[str], typer.Option("--quantization", "-q", hel
 KvCacheDtype = Annotated[Optional[str], typer.Option("--kv-cache-dtype", help="auto, fp8, fp8_e4m3 or fp8_e5m2.")]
 Dtype = Annotated[Optional[str], typer.Option("--dtype", help="auto, bfloat16 or float16.")]
 MinConcurrency = Annotated[Optional[float], typer.Option("--min-concurrency", help="Full-length requests that must fit at once (default: 8, or a KV cache of 25% of the weights, whichever needs less).")]
+VllmEngine = Annotated[Optional[str], typer.Option("--vllm-engine", help="auto, v0 or v1: the engine to size for (v0 runs on 0.8-0.10 with VLLM_USE_V1=0).")]
 VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM release the pods run (default: newest checked).")]
 MaxBatchedTokens = Annotated[Optional[int], typer.Option("--max-num-batched-tokens", help="Scheduler token budget per step.")]
 MaxNumSeqs = Annotated[Optional[int], typer.Option("--max-num-seqs", help="Most requests run at once.")]

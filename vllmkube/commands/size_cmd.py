@@ -27,6 +27,7 @@ def size(
     dtype: opt.Dtype = None,
     min_concurrency: opt.MinConcurrency = None,
     vllm_version: opt.VllmVersion = None,
+    vllm_engine: opt.VllmEngine = None,
     max_num_batched_tokens: opt.MaxBatchedTokens = None,
     max_num_seqs: opt.MaxNumSeqs = None,
     enforce_eager: opt.EnforceEager = None,
