@@ -204,3 +204,45 @@ def test_closed_loop_moe_runs_pay_a_tensor_parallel_decode_floor():
     assert e.step_s(4, 4 * 500) > 2 * reads
     one = _engine("llama-3.1-8b", "h100", tensor_parallel_size=1)
     assert one.step_s(4, 4 * 500) < 1.3 * (one.costs.dense_bytes / one.hw.bandwidth_bps)
+
+
+def test_request_rate_replay_queues_when_the_rate_exceeds_capacity():
+    e = _engine()
+    slow = performance.replay(e, 1000, 200, 200, request_rate=2.0)
+    assert slow.requests_per_s == pytest.approx(2.0, rel=0.15)  # keeps up: finishes as they arrive
+    assert slow.median_ttft_ms < 150  # no queue
+    burst = performance.replay(e, 1000, 200, 200)
+    fast = performance.replay(e, 1000, 200, 200, request_rate=1000.0)
+    assert fast.median_ttft_ms > 5 * slow.median_ttft_ms  # TTFT includes the queueing
+    assert fast.output_tokens_per_s == pytest.approx(burst.output_tokens_per_s, rel=0.05)
+    assert performance.replay(e, 1000, 200, 200, request_rate=2.0) == slow  # seeded: deterministic
+
+
+def test_size_replays_a_benchmark_shape_at_the_servers_settings(capsys):
+    from clirun import run
+
+    out = run(capsys, "size", "--model", "qwen3-8b", "--gpu", "h100", "--num-prompts", "100", "--request-rate", "inf",
+              "--concurrency", "8", "--input-len", "233", "--output-len", "221", "-o", "json")
+    assert out.code == 0, out.err
+    b = json.loads(out.out)["benchmark"]
+    assert (b["max_num_seqs"], b["max_num_batched_tokens"]) == (1024, 8192)  # vLLM's H100 defaults
+    # GPUStack's Qwen3-8B H100 run of this shape (shared calibration L695): 917 tok/s, ITL 7.6 ms
+    assert b["output_tokens_per_s"] == pytest.approx(917, rel=0.25)
+    assert b["median_itl_ms"] == pytest.approx(7.63, rel=0.25)
+    bad = run(capsys, "size", "--model", "qwen3-8b", "--gpu", "h100", "--num-prompts", "10", "--request-rate", "-3")
+    assert bad.code == 2 and bad.err.startswith("error: --request-rate")
+
+
+def test_unlisted_gpu_needs_bandwidth_and_tflops_for_latency(capsys):
+    from clirun import run
+
+    base = ["size", "--model", "llama-3.1-8b", "--gpu-memory-gib", "60", "--input-len", "1000", "--output-len", "100"]
+    refused = run(capsys, *base)
+    assert refused.code == 2 and "--gpu-bandwidth-tbps" in refused.err and "\n" not in refused.err.strip()
+    ok = run(capsys, *base, "--gpu-bandwidth-tbps", "2", "--gpu-bf16-tflops", "400", "-o", "json")
+    assert ok.code == 0, ok.err
+    faster = run(capsys, *base, "--gpu-bandwidth-tbps", "4", "--gpu-bf16-tflops", "800", "-o", "json")
+    capacity = lambda r: json.loads(r.out)["performance"]["capacity_rps"]  # noqa: E731
+    assert capacity(faster) > 1.5 * capacity(ok)  # the rates given are the rates used
+    # memory-only sizing of an unlisted card still works
+    assert run(capsys, "size", "--model", "llama-3.1-8b", "--gpu-memory-gib", "60").code == 0

@@ -186,3 +186,22 @@ def test_report_never_says_the_objective_is_kept_when_it_is_not_met(capsys):
     met = run(capsys, "size", "--model", "llama-3.1-8b", "--gpu", "h100", "--input-len", "1000", "--output-len", "200",
               "--slo-ttft-p99", "5s")
     assert "keeps TTFT p99 within the objective" in met.out + met.err
+
+
+def test_the_servers_own_settings_are_what_is_predicted():
+    # "what will this deployment do": with --max-num-seqs / --max-num-batched-tokens given, the
+    # figures are at those settings, not at the planner's choice
+    from vllmkube import catalog, performance, serving, sizing
+
+    m, g = catalog.find_model("llama-3.1-8b"), catalog.find_gpu("h100")
+    sp = sizing.size(m, g, sizing.SizingOptions(max_num_seqs=8, max_num_batched_tokens=512))
+    w = serving.Workload(input_len=2000, output_len=200, slo_itl_p99=0.010)
+    free = serving.plan(m, g, sp, w, nearest=False)
+    fixed = serving.plan(m, g, sp, w, nearest=False, server=(512, 8))
+    assert (fixed.max_num_batched_tokens, fixed.max_num_seqs, fixed.limited_by) == (512, 8, "user-settings")
+    at = performance.steady_state(performance.engine_for(m, g, sp, 8, 512), 8, 2000, 200)
+    assert fixed.itl_p99_ms == pytest.approx(at.itl_p99_ms, abs=0.01)
+    assert fixed.requests_per_s == pytest.approx(at.requests_per_s, rel=1e-3)
+    assert (free.max_num_seqs, free.max_num_batched_tokens) != (8, 512)
+    # the SLO verdict is the server's too
+    assert fixed.slo_met == (at.itl_p99_ms <= 10.0)

@@ -125,6 +125,11 @@ def _bf16_peak(gpu: GpuEntry) -> tuple[float, str | None]:
 
 def hardware(gpu: GpuEntry, precision: str | None) -> Hardware:
     """Effective rates of one GPU for weights stored as ``precision`` (None = 16-bit)."""
+    if gpu.key == "custom" and (gpu.bf16_tflops is None or "--gpu-bandwidth-tbps" not in gpu.sources):
+        from .errors import InputError
+
+        raise InputError("--gpu-memory-gib", "an unlisted GPU has no memory bandwidth or TFLOPS for latency figures",
+                         "also pass --gpu-bandwidth-tbps and --gpu-bf16-tflops (datasheet, dense BF16)")
     eff = efficiency(gpu)
     notes: list[str] = []
     peak, note = _bf16_peak(gpu)
@@ -369,11 +374,14 @@ class _Req:
 
 
 def replay(e: Engine, input_len: int, output_len: int, num_prompts: int, max_concurrency: int | None = None,
-           frontend_s: float | None = None, lengths: list[tuple[int, int]] | None = None) -> Replay:
+           frontend_s: float | None = None, lengths: list[tuple[int, int]] | None = None,
+           request_rate: float | None = None, seed: int = 0) -> Replay:
     """Replay a fixed-length benchmark through vLLM V1's scheduler, one engine step at a time.
 
-    All prompts are sent at t=0 (``--request-rate inf``); with ``max_concurrency`` the client
-    keeps that many in flight. The front-end hands requests to the engine one at a time
+    All prompts are sent at t=0 (``--request-rate inf``), or at ``request_rate`` per second with
+    exponential gaps (vllm bench serve's Poisson arrivals, burstiness 1; a fixed ``seed``); with
+    ``max_concurrency`` the client keeps at most that many in flight. TTFT counts from the
+    request's send time, so it includes queueing, as vllm bench serve measures it. The front-end hands requests to the engine one at a time
     (``FRONTEND_S_PER_REQUEST`` each). Decoding requests run first, then prompt chunks fill
     the token budget; a request is admitted only when its chunk's KV fits; when running
     requests outgrow the cache the newest is preempted and recomputed later (vLLM V1).
@@ -396,9 +404,28 @@ def replay(e: Engine, input_len: int, output_len: int, num_prompts: int, max_con
         fe_free = max(fe_free, t) + fe
         arrivals.append(_Req(0, rid, t, lengths[rid][0], lengths[rid][1], engine_at=fe_free))
 
-    for i in range(limit):
-        send(0.0, i)
-    sent = limit
+    if request_rate is not None and math.isfinite(request_rate) and request_rate > 0:
+        import random
+
+        rng = random.Random(seed)
+        t, due = 0.0, []
+        for _ in range(num_prompts):
+            due.append(t)
+            t += rng.expovariate(request_rate)
+    else:
+        due = [0.0] * num_prompts
+    pending: deque[int] = deque(range(num_prompts))  # not sent yet, in order
+    inflight = 0
+
+    def release(now_s: float) -> None:
+        """Send every prompt that is due and has a free client slot."""
+        nonlocal inflight
+        while pending and due[pending[0]] <= now_s and inflight < limit:
+            rid = pending.popleft()
+            inflight += 1
+            send(due[rid], rid)
+
+    release(0.0)
     waiting: deque[_Req] = deque()
     now, step = 0.0, 0
     running: list[_Req] = []  # admission order: the last is preempted first
@@ -414,14 +441,20 @@ def replay(e: Engine, input_len: int, output_len: int, num_prompts: int, max_con
         return r.prompt + 1 + (step - r.first_step) if r.first_step >= 0 else r.done_prompt
 
     def finished(r: _Req) -> None:
-        nonlocal sent
+        nonlocal inflight
         r.alive = False
         running.remove(r)
-        if sent < num_prompts:
-            send(now, sent)
-            sent += 1
+        inflight -= 1
+        if pending and due[pending[0]] <= now and inflight < limit:
+            rid = pending.popleft()  # a closed-loop client sends its next prompt right away
+            inflight += 1
+            send(now, rid)
 
-    while arrivals or waiting or running:
+    while arrivals or waiting or running or pending:
+        release(now)
+        if not arrivals and not waiting and not running:
+            now = due[pending[0]]  # idle: wait for the next prompt to be sent
+            continue
         if not waiting and not running and arrivals[0].engine_at > now:
             now = arrivals[0].engine_at  # idle engine: wait for the front-end
         while arrivals and arrivals[0].engine_at <= now:

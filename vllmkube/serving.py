@@ -64,7 +64,7 @@ class ServingPlan(BaseModel):
       max_num_seqs, max_num_batched_tokens: vLLM flags that keep ITL and TTFT within the SLOs
       capacity_rps: requests/s one replica sustains at max_num_seqs
       limited_by: what caps max_num_seqs (itl-slo, ttft-slo, token-budget, kv-cache, scheduler,
-        frontend, slo-unreachable)
+        frontend, slo-unreachable, user-settings: --max-num-seqs / --max-num-batched-tokens given)
       queue_threshold: waiting requests per replica before TTFT p99 breaks (KEDA threshold)
       target_rps_per_replica: (1 - headroom) x capacity_rps, the KEDA threshold (AverageValue) on
         the summed 1-minute rate of finished requests (metrics signal "request_success"): it holds
@@ -178,9 +178,12 @@ def _limit(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, w: Workload, se
 
 
 def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload | None = None,
-         nearest: bool = True) -> ServingPlan:
+         nearest: bool = True, server: tuple[int | None, int | None] = (None, None)) -> ServingPlan:
     """The serving settings for ``workload`` on the layout ``sizing`` chose. Raises InputError
-    when a request cannot fit the context."""
+    when a request cannot fit the context.
+
+    ``server`` is the (max_num_batched_tokens, max_num_seqs) the user fixed: the figures are then
+    what the server does at those settings ("what will this deployment do"), not at the planner's."""
     w = workload or Workload()
     need = w.input_len + w.output_len
     if need > sizing.max_model_len:
@@ -232,8 +235,21 @@ def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workloa
     # a token budget that cannot feed more decoding requests than this makes a larger cap moot
     seqs = max(1, min(seqs, math.floor(point.concurrency + 1e-9)))
     budget = max(budget, seqs)  # vLLM requires max_num_batched_tokens >= max_num_seqs
+    fixed_budget, fixed_seqs = server
+    if fixed_budget is not None or fixed_seqs is not None:  # the server runs the user's settings, not ours
+        budget = fixed_budget if fixed_budget is not None else budget
+        seqs = min(fixed_seqs, seq_cap) if fixed_seqs is not None else min(seqs, budget)
+        limited_by = "user-settings"
     engine = _engine(model, gpu, sizing, seqs, budget)
     point = performance.steady_state(engine, seqs, w.input_len, w.output_len)
+    if limited_by == "user-settings":
+        unmet = []
+        if w.slo_itl_p99 is not None and point.itl_p99_ms > w.slo_itl_p99 * 1e3:
+            unmet.append(f"at --max-num-seqs {seqs} --max-num-batched-tokens {budget} the ITL p99 is "
+                         f"{point.itl_p99_ms:.1f} ms, above the {w.slo_itl_p99 * 1e3:g} ms SLO")
+        if w.slo_ttft_p99 is not None and point.ttft_p99_ms > w.slo_ttft_p99 * 1e3:
+            unmet.append(f"at --max-num-seqs {seqs} --max-num-batched-tokens {budget} the TTFT p99 is "
+                         f"{point.ttft_p99_ms:.0f} ms, above the {w.slo_ttft_p99 * 1e3:g} ms SLO")
     capacity = point.requests_per_s
     if capacity >= 1 / performance.FRONTEND_S_PER_REQUEST * 0.999:
         limited_by = "frontend"
@@ -288,4 +304,5 @@ def for_spec(spec, sizing) -> ServingPlan | None:
         return None
     if not sizing.fits:
         return None  # nothing to serve; the sizing table says why
-    return plan(resolve_model(spec), resolve_gpu(spec), sizing, workload)
+    return plan(resolve_model(spec), resolve_gpu(spec), sizing, workload,
+                server=(spec.max_num_batched_tokens, spec.max_num_seqs))

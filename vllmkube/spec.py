@@ -52,6 +52,8 @@ class SizeSpec(BaseModel):
     params_b: float | None = Field(default=None, gt=0, description="parameters in billions: rule of thumb only")
     gpu: str | None = Field(default=None, description="catalog key (see `vllmkube gpus`)")
     gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024, description="override memory for an unlisted card")
+    gpu_bandwidth_tbps: float | None = Field(default=None, gt=0, le=100, description="memory bandwidth of an unlisted card, TB/s")
+    gpu_bf16_tflops: float | None = Field(default=None, gt=0, le=100000, description="dense BF16 TFLOPS of an unlisted card")
     gpus_per_node: int | None = Field(default=None, ge=1, le=16, description="GPUs per node (default: the catalog's)")
     max_model_len: int | None = Field(default=None, gt=0, description="context per request (default min(model, 8192))")
     gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1, description="fraction of GPU memory vLLM may use")
@@ -156,17 +158,24 @@ def resolve_model(spec: SizeSpec) -> ModelEntry | None:
 
 
 def resolve_gpu(spec: SizeSpec) -> GpuEntry:
+    rates = {k: v for k, v in (("bandwidth_tbps", spec.gpu_bandwidth_tbps), ("bf16_tflops", spec.gpu_bf16_tflops))
+             if v is not None}
     if spec.gpu:
         gpu = find_gpu(spec.gpu)
         if spec.gpu_memory_gib:
             gpu = gpu.model_copy(update={"memory_gib": spec.gpu_memory_gib})
+        if rates:  # a variant of a listed card: its own rates, measured MAMF no longer applies
+            gpu = gpu.model_copy(update={**rates, "matmul_bf16_tflops": None})
         return gpu
     if spec.gpu_memory_gib:
+        # without rates this card sizes memory only: performance.hardware refuses figures for it
         return GpuEntry(
             key="custom", name=f"unlisted GPU ({spec.gpu_memory_gib:g} GiB)", vendor="nvidia", architecture="unknown",
-            memory_gib=spec.gpu_memory_gib, memory_marketed_gb=spec.gpu_memory_gib, bandwidth_tbps=1.0,
+            memory_gib=spec.gpu_memory_gib, memory_marketed_gb=spec.gpu_memory_gib,
+            bandwidth_tbps=spec.gpu_bandwidth_tbps or 1.0, bf16_tflops=spec.gpu_bf16_tflops,
             fp8_support="none", interconnect="unknown", resource_name="nvidia.com/gpu",
-            gpus_per_node=spec.gpus_per_node or 8, sources=("--gpu-memory-gib",),
+            gpus_per_node=spec.gpus_per_node or 8,
+            sources=("--gpu-memory-gib",) + (("--gpu-bandwidth-tbps",) if spec.gpu_bandwidth_tbps else ()),
         )
     raise InputError("--gpu", "no GPU given", "pass --gpu KEY (see `vllmkube gpus`) or --gpu-memory-gib")
 

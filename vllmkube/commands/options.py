@@ -14,6 +14,8 @@ ModelConfig = Annotated[Optional[str], typer.Option("--model-config", help="conf
 ParamsB = Annotated[Optional[float], typer.Option("--params-b", help="Parameters in billions (rule of thumb only).")]
 Gpu = Annotated[Optional[str], typer.Option("--gpu", "-g", help="GPU key (see `vllmkube gpus`).")]
 GpuMemoryGib = Annotated[Optional[float], typer.Option("--gpu-memory-gib", help="Memory per GPU in GiB, for an unlisted card.")]
+GpuBandwidthTbps = Annotated[Optional[float], typer.Option("--gpu-bandwidth-tbps", help="Memory bandwidth of an unlisted card, TB/s (for latency figures).")]
+GpuBf16Tflops = Annotated[Optional[float], typer.Option("--gpu-bf16-tflops", help="Dense BF16 TFLOPS of an unlisted card (for latency figures).")]
 GpusPerNode = Annotated[Optional[int], typer.Option("--gpus-per-node", help="GPUs per node (default: the catalog's).")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", help="Context per request (default min(model, 8192)).")]
 GpuMemUtil = Annotated[Optional[float], typer.Option("--gpu-memory-utilization", help="Fraction of GPU memory vLLM may use (default 0.90).")]

@@ -17,6 +17,8 @@ def render(
     model_config_path: opt.ModelConfig = None,
     gpu: opt.Gpu = None,
     gpu_memory_gib: opt.GpuMemoryGib = None,
+    gpu_bandwidth_tbps: opt.GpuBandwidthTbps = None,
+    gpu_bf16_tflops: opt.GpuBf16Tflops = None,
     gpus_per_node: opt.GpusPerNode = None,
     max_model_len: opt.MaxModelLen = None,
     gpu_memory_utilization: opt.GpuMemUtil = None,
