@@ -379,8 +379,9 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
             smaller = _budget(model, gpu, gpu_mem, o, modest, layout, max_len, kv_b, v)
             if _why_not(smaller, layout, gpu_mem, o, max_len) is None:
                 chosen = (layout, smaller, modest)
-                notes.append(f"--max-num-seqs {modest.max_num_seqs} --max-num-batched-tokens {modest.max_num_batched_tokens}: "
-                             f"at vLLM's defaults here ({pb.max_num_seqs} / {pb.max_num_batched_tokens}) {reason}")
+                notes.append(f"--max-num-seqs {modest.max_num_seqs} --max-num-batched-tokens {modest.max_num_batched_tokens} "
+                             f"set (vLLM's defaults off H100/H200): at this GPU's defaults ({pb.max_num_seqs} / "
+                             f"{pb.max_num_batched_tokens}) {reason}")
                 break
         rejected.append(Rejection(option=layout.label(per_node), reason=reason))
     layout, budget, used = chosen or last  # nothing fits: report the largest option tried
