@@ -280,3 +280,10 @@ def test_multimodal_models_profile_at_least_5120_tokens_and_the_encoder():
     assert text.max_num_batched_tokens == 2048
     assert p.activation_gib_per_gpu > text.activation_gib_per_gpu + 1  # 20 images through SigLIP
     assert not any("not modelled" in w for w in p.warnings)
+
+
+def test_modest_batch_keeps_room_for_image_tokens():
+    # gemma-3-27b on one H100: 1024 sequences x a 262k vocabulary leave too little KV cache; the
+    # smaller batch keeps the multimodal floor of 5120 tokens
+    p = plan("gemma-3-27b", "h100")
+    assert p.tensor_parallel_size == 1 and (p.max_num_batched_tokens, p.max_num_seqs) == (5120, 256)

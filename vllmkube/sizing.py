@@ -367,7 +367,9 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     # an expert's first knob when the default profile of many sequences leaves no room
     modest = None
     if o.max_num_seqs is None and o.max_num_batched_tokens is None and pb.max_num_seqs > MODEST_BATCHING[1]:
-        modest = profiling.batch(model, gpu, gpu_mem, v, pb.engine, max_len, *MODEST_BATCHING)
+        tokens_floor = profiling.MULTIMODAL_MIN_BATCHED_TOKENS if model.multimodal else 0  # room for image tokens
+        modest = profiling.batch(model, gpu, gpu_mem, v, pb.engine, max_len, max(MODEST_BATCHING[0], tokens_floor),
+                                 MODEST_BATCHING[1])
     for layout in _candidates(model, gpu, o, per_node, pinned):
         budget = _budget(model, gpu, gpu_mem, o, pb, layout, max_len, kv_b, v)
         last = (layout, budget, pb)
@@ -380,7 +382,7 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
             if _why_not(smaller, layout, gpu_mem, o, max_len) is None:
                 chosen = (layout, smaller, modest)
                 notes.append(f"--max-num-seqs {modest.max_num_seqs} --max-num-batched-tokens {modest.max_num_batched_tokens} "
-                             f"set (vLLM's defaults off H100/H200): at this GPU's defaults ({pb.max_num_seqs} / "
+                             f"set (vLLM's defaults on smaller GPUs): at this GPU's defaults ({pb.max_num_seqs} / "
                              f"{pb.max_num_batched_tokens}) {reason}")
                 break
         rejected.append(Rejection(option=layout.label(per_node), reason=reason))
