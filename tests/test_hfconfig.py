@@ -157,3 +157,19 @@ def test_multimodal_config_carries_the_vision_encoder_profile():
     from vllmkube import profiling
 
     assert profiling.multimodal_modelled(m)
+
+
+def test_fp8_checkpoint_that_keeps_attention_in_bf16():
+    # Meta's FP8 405B (fbgemm_fp8) lists the attention projections in modules_to_not_convert
+    quant = {"quant_method": "fbgemm_fp8", "activation_scale_ub": 1200.0,
+             "modules_to_not_convert": ["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.o_proj", "lm_head"]}
+    m = entry_from_config({**LLAMA, "quantization_config": quant}, "x/llama-fp8")
+    assert m.quantization == "fp8" and m.bf16_attention
+    plain = entry_from_config({**LLAMA, "quantization_config": {"quant_method": "fp8"}}, "x/llama-fp8b")
+    assert not plain.bf16_attention
+    from vllmkube import sizing
+
+    gpu = catalog.find_gpu("h100")
+    opts = sizing.SizingOptions(tensor_parallel_size=1)
+    extra = sizing.size(m, gpu, opts).weights_gib_total - sizing.size(plain, gpu, opts).weights_gib_total
+    assert extra * 2**30 == pytest.approx(arch.param_split(m).attention, rel=0.01)  # one more byte per attention weight

@@ -287,3 +287,10 @@ def test_modest_batch_keeps_room_for_image_tokens():
     # smaller batch keeps the multimodal floor of 5120 tokens
     p = plan("gemma-3-27b", "h100")
     assert p.tensor_parallel_size == 1 and (p.max_num_batched_tokens, p.max_num_seqs) == (5120, 256)
+
+
+def test_metas_fp8_405b_loads_attention_at_16_bit():
+    p = plan("meta-llama/Llama-3.1-405B-Instruct-FP8", "h100", tensor_parallel_size=8)
+    # MLPs 330B x 1 B + attention 72B x 2 B + embeddings 4.2B x 2 B: about 449 GiB, not 382
+    assert p.weights_gib_total == pytest.approx(449, rel=0.02)
+    assert p.fits and p.quantization == "fp8"

@@ -79,6 +79,7 @@ class ModelEntry(_Strict):
     # checkpoint
     quantization: Quantization | None = None  # pre-quantized checkpoint
     weight_bytes: int | None = Field(default=None, gt=0, description="exact checkpoint size when known")
+    bf16_attention: bool = False  # a quantized checkpoint that keeps attention in 16-bit (Meta's FP8 405B)
     multimodal: bool = False
     # vision encoder (multimodal): what the start-up profiler runs on dummy images (profiling.py)
     vision_params_b: float | None = Field(default=None, gt=0, description="encoder + projector, billions (part of params_b)")

@@ -17,8 +17,8 @@ from .catalog import ModelEntry
 from .errors import InputError
 
 FIELD = "--model-config"
-_QUANT_METHODS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq", "mxfp4": "mxfp4", "modelopt_fp4": "nvfp4",
-                  "awq_marlin": "awq", "gptq_marlin": "gptq"}
+_QUANT_METHODS = {"fp8": "fp8", "fbgemm_fp8": "fp8", "awq": "awq", "gptq": "gptq", "mxfp4": "mxfp4",
+                  "modelopt_fp4": "nvfp4", "awq_marlin": "awq", "gptq_marlin": "gptq"}
 
 
 def _get(cfg: dict[str, Any], *keys: str, default: Any = None) -> Any:
@@ -165,6 +165,9 @@ def entry_from_config(cfg: dict[str, Any], model_id: str, weight_bytes: int | No
         "v_head_dim": cfg.get("v_head_dim"),
         "quantization": _QUANT_METHODS.get(method),
         "weight_bytes": weight_bytes,
+        # modules left unquantized: attention in 16-bit (fbgemm_fp8's modules_to_not_convert, compressed-tensors' ignore)
+        "bf16_attention": bool(_QUANT_METHODS.get(method)) and method != "mxfp4" and any(
+            "attn" in str(x) for x in (quant.get("modules_to_not_convert") or quant.get("ignore") or [])),
         "multimodal": outer is not cfg or "vision_config" in outer,
         **_vision(outer),
         "sources": (f"config.json of {model_id}",),

@@ -204,8 +204,10 @@ def _weights_bytes(m: ModelEntry, layout: Layout, dp_ep: int, gpu: GpuEntry | No
     p = layout.precision
     body_b = BYTES_PER_PARAM[p]
     dense_b = 2.0 if p == "mxfp4" else body_b  # gpt-oss keeps attention in bf16, only experts are MXFP4
+    # checkpoints that leave attention unquantized (Meta's FP8 405B: modules_to_not_convert)
+    attn_b = 2.0 if (m.bf16_attention and p == _checkpoint_precision(m)) else dense_b
     edge_b = 2.0  # embeddings and lm_head stay 16-bit in quantized checkpoints
-    attn_mlp = (split.attention + split.dense_mlp) * dense_b
+    attn_mlp = split.attention * attn_b + split.dense_mlp * dense_b
     experts = split.experts * body_b
     vision = split.vision * 2.0  # vision towers stay 16-bit
     total = attn_mlp + experts + (split.embedding + split.lm_head) * edge_b + vision
