@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import shlex
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from vllmkube import catalog, performance, sizing
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "vllm-benchmark-calibration.json"
+SHARED = Path(os.environ.get("VLLMKUBE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+DEFAULT = SHARED / "reference" / "vllm-benchmark-calibration.json"
 FIT_INPUT_LENS = (256, 4096, 32768, 125000)  # inside the swept range of an ITL fit
 # `vllm bench serve --dataset-name sharegpt` keeps conversations with prompt <= 1024 and
 # prompt + output <= 2048 tokens (benchmark_dataset.py); lengths are heavy-tailed, modelled

@@ -7,8 +7,9 @@ step overhead at 0 and the softened roofline (p = 2). For each point every outpu
 median-ITL figure of the file is predicted (benchmarks/calibration.py); the score is the worst
 |log(predicted / measured)|. Among the points within 0.01 of the best score, the one with the
 smallest worst median-TTFT error wins (TTFT is not part of the 25% goal, but SLO planning uses
-it). Deterministic. The result is copied by hand into performance.HOPPER and
-docs/performance-model.md. The median ITL of front-end-bound runs (calibration.frontend_bound)
+it). Deterministic. The result is copied by hand into vllmkube/data/efficiency.json
+(families.hopper) and docs/performance-model.md; the Ampere and MoE terms there were fitted the
+same way on vllm-benchmark-calibration-a100-h200.json with the median |log error| as the score. The median ITL of front-end-bound runs (calibration.frontend_bound)
 is left out: it measures the API server, not the engine.
 """
 from __future__ import annotations

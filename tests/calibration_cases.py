@@ -33,6 +33,17 @@ def _version(rec: dict) -> str:
     return "0.10.0"  # V1 of unknown release
 
 
+def _quoted_flag(rec: dict, flag: str) -> int | None:
+    """A numeric flag the record's quoted command line sets but its fields leave empty."""
+    m = re.search(re.escape(flag) + r"[ =](\d+)", str(rec.get("quote") or ""))
+    return int(m.group(1)) if m else None
+
+
+def _engine(rec: dict) -> str:
+    engine = str(rec.get("engine") or "").upper()
+    return "v0" if engine.startswith("V0") else "v1" if engine.startswith("V1") else "auto"
+
+
 def to_case(rec: dict) -> Case | None:
     """None when the record cannot be a test (no model or GPU named, nothing to compare)."""
     if not rec.get("model_id") or not rec.get("gpu_model") or not rec.get("gpu_memory_total_gib"):
@@ -44,6 +55,7 @@ def to_case(rec: dict) -> Case | None:
     if kv_tokens is None and kv_gib is None:
         return None
     model = catalog.find_model(rec["model_id"])
+    engine = "auto"
     kv_dtype = rec.get("kv_cache_dtype") or "auto"
     opts = SizingOptions(
         max_model_len=rec.get("max_model_len") or model.max_context,
@@ -55,8 +67,11 @@ def to_case(rec: dict) -> Case | None:
         kv_cache_dtype=kv_dtype if kv_dtype in ("auto", "fp8", "fp8_e4m3", "fp8_e5m2") else "auto",
         dtype=rec.get("dtype") if rec.get("dtype") in ("bfloat16", "float16") else "auto",
         vllm_version=_version(rec),
-        max_num_batched_tokens=rec.get("max_num_batched_tokens"),
+        max_num_batched_tokens=rec.get("max_num_batched_tokens") or _quoted_flag(rec, "--max-num-batched-tokens"),
+        max_num_seqs=rec.get("max_num_seqs") or _quoted_flag(rec, "--max-num-seqs"),
         enforce_eager=bool(rec.get("enforce_eager")),
+        quantization=None if model.quantization else "none",  # the layout as logged, no fallback
+        vllm_engine=engine if _engine(rec) == "auto" else _engine(rec),
         min_concurrency=0.01,
     )
     return Case(rec["id"], model, float(rec["gpu_memory_total_gib"]), opts, kv_tokens, kv_gib)

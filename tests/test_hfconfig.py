@@ -117,3 +117,59 @@ def test_reference_configs_parse_like_the_catalog(shared_dir):
         assert arch.kv_bytes_per_token(parsed, 2) == arch.kv_bytes_per_token(ours, 2), rec["model_id"]
         checked += 1
     assert checked >= 20
+
+
+@pytest.mark.parametrize("extra,words", [
+    ({"layer_types": ["linear_attention", "linear_attention", "linear_attention", "full_attention"] * 8}, "linear_attention"),
+    ({"full_attention_interval": 4}, "full_attention_interval"),
+    ({"hybrid_override_pattern": "M-M-M*-"}, "hybrid_override_pattern"),
+    ({"layers_block_type": ["mamba", "attention"] * 16}, "mamba"),
+    ({"num_kv_shared_layers": 10}, "reuse other layers' KV cache"),
+    ({"global_head_dim": 512}, "differs by layer"),
+    ({"attention_k_eq_v": True}, "K = V"),
+])
+def test_architectures_we_cannot_represent_are_refused_in_one_line(extra, words):
+    with pytest.raises(InputError) as err:
+        entry_from_config({**LLAMA, "model_type": "hybrid", **extra}, "x/hybrid")
+    text = str(err.value)
+    assert text.startswith("--model-config: hybrid cannot be sized yet") and words in text and "\n" not in text
+
+
+def test_rope_scaled_context_is_the_one_vllm_derives():
+    yarn = {**LLAMA, "max_position_embeddings": 32768,
+            "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}
+    assert entry_from_config(yarn, "x/qwen-yarn").max_context == 131072
+    llama3 = {**LLAMA, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 8192}}
+    assert entry_from_config(llama3, "x/llama").max_context == 131072  # llama3 keeps max_position_embeddings
+
+
+def test_multimodal_config_carries_the_vision_encoder_profile():
+    cfg = {"model_type": "gemma3", "torch_dtype": "bfloat16", "mm_tokens_per_image": 256,
+           "vision_config": {"hidden_size": 1152, "intermediate_size": 4304, "image_size": 896, "patch_size": 14,
+                             "num_hidden_layers": 27},
+           "text_config": {"model_type": "gemma3_text", "num_hidden_layers": 34, "hidden_size": 2560,
+                           "intermediate_size": 10240, "num_attention_heads": 8, "num_key_value_heads": 4,
+                           "head_dim": 256, "vocab_size": 262208, "max_position_embeddings": 131072}}
+    m = entry_from_config(cfg, "google/gemma-3-4b-it")
+    catalogued = catalog.find_model("gemma-3-4b")
+    assert (m.vision_tokens_per_item, m.mm_tokens_per_item) == (4096, 256)
+    assert m.vision_params_b == pytest.approx(catalogued.vision_params_b, rel=0.05)
+    from vllmkube import profiling
+
+    assert profiling.multimodal_modelled(m)
+
+
+def test_fp8_checkpoint_that_keeps_attention_in_bf16():
+    # Meta's FP8 405B (fbgemm_fp8) lists the attention projections in modules_to_not_convert
+    quant = {"quant_method": "fbgemm_fp8", "activation_scale_ub": 1200.0,
+             "modules_to_not_convert": ["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.o_proj", "lm_head"]}
+    m = entry_from_config({**LLAMA, "quantization_config": quant}, "x/llama-fp8")
+    assert m.quantization == "fp8" and m.bf16_attention
+    plain = entry_from_config({**LLAMA, "quantization_config": {"quant_method": "fp8"}}, "x/llama-fp8b")
+    assert not plain.bf16_attention
+    from vllmkube import sizing
+
+    gpu = catalog.find_gpu("h100")
+    opts = sizing.SizingOptions(tensor_parallel_size=1)
+    extra = sizing.size(m, gpu, opts).weights_gib_total - sizing.size(plain, gpu, opts).weights_gib_total
+    assert extra * 2**30 == pytest.approx(arch.param_split(m).attention, rel=0.01)  # one more byte per attention weight

@@ -155,3 +155,53 @@ def test_parse_prices_resolves_aliases():
     assert compare.parse_prices("h100=4.5, l40s=1.2") == {"h100-80gb": 4.5, "l40s": 1.2}
     with pytest.raises(InputError):
         compare.parse_prices("h100=cheap")
+
+
+def test_unreachable_ttft_floor_is_computed_at_the_budget_it_reports():
+    from vllmkube import catalog, performance, serving, sizing
+
+    m, g = catalog.find_model("llama-3.1-70b"), catalog.find_gpu("l40s")
+    sp = sizing.size(m, g, sizing.SizingOptions(tensor_parallel_size=4, quantization="fp8", max_model_len=8200))
+    w = serving.Workload(input_len=8000, output_len=200, slo_ttft_p99=0.05)
+    p = serving.plan(m, g, sp, w)
+    assert not p.slo_met and p.limited_by == "slo-unreachable"
+    floor = next(u for u in p.unmet if u.startswith("TTFT p99 is at least"))
+    assert f"--max-num-batched-tokens {p.max_num_batched_tokens})" in floor
+    at_budget = performance.steady_state(performance.engine_for(m, g, sp, 1, p.max_num_batched_tokens), 1, 8000, 200)
+    assert f"at least {at_budget.ttft_p99_ms:.0f} ms" in floor
+    # no other budget has a lower floor: it is a floor
+    for b in serving.BUDGETS:
+        other = performance.steady_state(performance.engine_for(m, g, sp, 1, b), 1, 8000, 200)
+        assert other.ttft_p99_ms >= at_budget.ttft_p99_ms - 1e-6
+
+
+def test_report_never_says_the_objective_is_kept_when_it_is_not_met(capsys):
+    from clirun import run
+
+    out = run(capsys, "size", "--model", "llama-3.1-70b", "--gpu", "l40s", "--tensor-parallel-size", "4",
+              "--quantization", "fp8", "--input-len", "8000", "--output-len", "200", "--slo-ttft-p99", "50ms")
+    text = out.out + out.err
+    assert "SLO not met" in text
+    assert "keeps TTFT p99 within the objective" not in text
+    met = run(capsys, "size", "--model", "llama-3.1-8b", "--gpu", "h100", "--input-len", "1000", "--output-len", "200",
+              "--slo-ttft-p99", "5s")
+    assert "keeps TTFT p99 within the objective" in met.out + met.err
+
+
+def test_the_servers_own_settings_are_what_is_predicted():
+    # "what will this deployment do": with --max-num-seqs / --max-num-batched-tokens given, the
+    # figures are at those settings, not at the planner's choice
+    from vllmkube import catalog, performance, serving, sizing
+
+    m, g = catalog.find_model("llama-3.1-8b"), catalog.find_gpu("h100")
+    sp = sizing.size(m, g, sizing.SizingOptions(max_num_seqs=8, max_num_batched_tokens=512))
+    w = serving.Workload(input_len=2000, output_len=200, slo_itl_p99=0.010)
+    free = serving.plan(m, g, sp, w)
+    fixed = serving.plan(m, g, sp, w, server=(512, 8))
+    assert (fixed.max_num_batched_tokens, fixed.max_num_seqs, fixed.limited_by) == (512, 8, "user-settings")
+    at = performance.steady_state(performance.engine_for(m, g, sp, 8, 512), 8, 2000, 200)
+    assert fixed.itl_p99_ms == pytest.approx(at.itl_p99_ms, abs=0.01)
+    assert fixed.requests_per_s == pytest.approx(at.requests_per_s, rel=1e-3)
+    assert (free.max_num_seqs, free.max_num_batched_tokens) != (8, 512)
+    # the SLO verdict is the server's too
+    assert fixed.slo_met == (at.itl_p99_ms <= 10.0)

@@ -23,10 +23,11 @@ class ParamSplit:
     attention: float  # all layers
     dense_mlp: float  # MLPs of dense layers, shared experts, routers
     experts: float  # routed experts of all MoE layers
+    vision: float = 0.0  # vision encoder and projector (multimodal checkpoints)
 
     @property
     def total(self) -> float:
-        return self.embedding + self.lm_head + self.attention + self.dense_mlp + self.experts
+        return self.embedding + self.lm_head + self.attention + self.dense_mlp + self.experts + self.vision
 
     @property
     def body(self) -> float:
@@ -34,11 +35,12 @@ class ParamSplit:
 
     def scaled_to(self, total: float) -> "ParamSplit":
         """Scale the layer parts so the total matches a sourced count."""
-        fixed = self.embedding + self.lm_head
+        fixed = self.embedding + self.lm_head + self.vision
         if self.body <= 0 or total <= fixed:
             return self
         k = (total - fixed) / self.body
-        return ParamSplit(self.embedding, self.lm_head, self.attention * k, self.dense_mlp * k, self.experts * k)
+        return ParamSplit(self.embedding, self.lm_head, self.attention * k, self.dense_mlp * k, self.experts * k,
+                          self.vision)
 
 
 def moe_layer_count(m: ModelEntry) -> int:
@@ -73,7 +75,7 @@ def param_split(m: ModelEntry) -> ParamSplit:
         expert_size = 3 * h * (m.moe_intermediate_size or m.intermediate_size or 4 * h)
         experts = m.num_experts * expert_size * moe_layers
         dense_mlp += (m.num_shared_experts * expert_size + h * m.num_experts) * moe_layers
-    split = ParamSplit(embedding, lm_head, attention, dense_mlp, experts)
+    split = ParamSplit(embedding, lm_head, attention, dense_mlp, experts, (m.vision_params_b or 0) * 1e9)
     if m.params_b:
         split = split.scaled_to(m.params_b * 1e9)
     return split
@@ -82,9 +84,10 @@ def param_split(m: ModelEntry) -> ParamSplit:
 def active_params(m: ModelEntry) -> float:
     """Parameters touched per token (MoE: only the routed experts' share)."""
     s = param_split(m)
+    body = s.total - s.vision  # the encoder runs once per image, not per token
     if not m.is_moe:
-        return s.total
-    return s.total - s.experts + s.experts * m.experts_per_token / m.num_experts
+        return body
+    return body - s.experts + s.experts * m.experts_per_token / m.num_experts
 
 
 def kv_layer_bytes_per_token(m: ModelEntry, tp: int, kv_dtype_bytes: int) -> int:

@@ -79,7 +79,15 @@ class ModelEntry(_Strict):
     # checkpoint
     quantization: Quantization | None = None  # pre-quantized checkpoint
     weight_bytes: int | None = Field(default=None, gt=0, description="exact checkpoint size when known")
+    bf16_attention: bool = False  # a quantized checkpoint that keeps attention in 16-bit (Meta's FP8 405B)
     multimodal: bool = False
+    # vision encoder (multimodal): what the start-up profiler runs on dummy images (profiling.py)
+    vision_params_b: float | None = Field(default=None, gt=0, description="encoder + projector, billions (part of params_b)")
+    vision_hidden_size: int | None = Field(default=None, gt=0)
+    vision_intermediate_size: int | None = Field(default=None, gt=0)
+    vision_output_size: int | None = Field(default=None, gt=0, description="features per patch the encoder outputs")
+    vision_tokens_per_item: int | None = Field(default=None, gt=0, description="encoder sequence per image (patches x tiles)")
+    mm_tokens_per_item: int | None = Field(default=None, gt=0, description="embeddings one image hands the language model")
     sources: tuple[str, ...] = Field(min_length=1)
     notes: str | None = None
 

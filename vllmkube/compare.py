@@ -126,7 +126,7 @@ def base_options(sizing: SizingPlan, options: SizingOptions | None = None) -> Si
     o = options or SizingOptions(max_model_len=sizing.max_model_len, gpu_memory_utilization=sizing.gpu_memory_utilization,
                                  kv_cache_dtype=sizing.kv_cache_dtype, vllm_version=sizing.vllm_version)
     return o.model_copy(update={"tensor_parallel_size": None, "pipeline_parallel_size": None, "quantization": None,
-                                "min_concurrency": min(o.min_concurrency, 1.0)})
+                                "min_concurrency": min(o.min_concurrency or 1.0, 1.0)})
 
 
 def nearest_option(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload) -> str | None:
@@ -151,9 +151,11 @@ def nearest_option(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workloa
     return None
 
 
-def plan_with_nearest(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload) -> ServingPlan:
-    """serving.plan, and when it cannot meet the SLOs, the nearest layout that can."""
-    sv = plan(model, gpu, sizing, workload)
+def plan_with_nearest(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload,
+                      server: tuple[int | None, int | None] = (None, None)) -> ServingPlan:
+    """serving.plan (at the ``server`` settings the user fixed, if any), and when it cannot meet
+    the SLOs, the nearest layout that can."""
+    sv = plan(model, gpu, sizing, workload, server=server)
     if sv.slo_met:
         return sv
     return sv.model_copy(update={"nearest_option": nearest_option(model, gpu, sizing, workload)})
@@ -204,7 +206,7 @@ def for_spec(spec, gpus_text: str | None, prices_text: str | None) -> Comparison
 
         workload = _W()
     base = spec.sizing_options().model_copy(update={"tensor_parallel_size": None, "pipeline_parallel_size": None,
-                                                    "quantization": None, "min_concurrency": min(spec.min_concurrency, 1.0)})
+                                                    "quantization": None, "min_concurrency": min(spec.min_concurrency or 1.0, 1.0)})
     need = workload.input_len + workload.output_len
     if base.max_model_len is not None and base.max_model_len < need:
         raise InputError("--max-model-len", f"{base.max_model_len} is shorter than input + output ({need})",

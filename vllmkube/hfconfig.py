@@ -17,8 +17,8 @@ from .catalog import ModelEntry
 from .errors import InputError
 
 FIELD = "--model-config"
-_QUANT_METHODS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq", "mxfp4": "mxfp4", "modelopt_fp4": "nvfp4",
-                  "awq_marlin": "awq", "gptq_marlin": "gptq"}
+_QUANT_METHODS = {"fp8": "fp8", "fbgemm_fp8": "fp8", "awq": "awq", "gptq": "gptq", "mxfp4": "mxfp4",
+                  "modelopt_fp4": "nvfp4", "awq_marlin": "awq", "gptq_marlin": "gptq"}
 
 
 def _get(cfg: dict[str, Any], *keys: str, default: Any = None) -> Any:
@@ -50,6 +50,68 @@ def _sliding(cfg: dict[str, Any], layers: int, context: int) -> tuple[str, int |
     return "sliding-window", int(window), layers  # mistral v0.1 style: every layer windowed
 
 
+# Layer kinds the sizing engine cannot represent: state/linear-attention layers keep no KV cache
+# (or a fixed-size state), so counting them as attention layers sizes the model wrongly.
+_STATE_LAYER_WORDS = ("linear", "mamba", "conv", "ssm", "recurrent", "deltanet", "rwkv")
+# vLLM derives the context from these rope scalings (factor x the original length); llama3,
+# longrope and su keep max_position_embeddings (vllm config: _get_and_verify_max_len).
+_ROPE_KEEPS_CONTEXT = {"llama3", "longrope", "su", "default", "mrope"}
+
+
+def _unsupported(cfg: dict[str, Any]) -> str | None:
+    """Why this config's architecture cannot be sized, or None."""
+    types = cfg.get("layer_types") or cfg.get("layers_block_type") or []
+    if isinstance(types, list):
+        odd = sorted({str(t) for t in types if any(w in str(t).lower() for w in _STATE_LAYER_WORDS)})
+        if odd:
+            return f"it mixes attention with {', '.join(odd)} layers (a fixed-size state, not a KV cache per token)"
+    for key in ("hybrid_override_pattern", "full_attention_interval", "attn_layer_period", "linear_attn_config"):
+        if cfg.get(key) is not None:
+            return f"its {key} interleaves linear-attention or state-space layers with attention"
+    if cfg.get("num_kv_shared_layers"):
+        return "some layers reuse other layers' KV cache (num_kv_shared_layers)"
+    for key in ("global_head_dim", "head_dim_per_layer", "num_key_value_heads_per_layer"):
+        if cfg.get(key) is not None:
+            return f"its attention geometry differs by layer ({key})"
+    if cfg.get("attention_k_eq_v") or cfg.get("k_eq_v"):
+        return "its attention stores K and V as one tensor (K = V)"
+    return None
+
+
+def _context(cfg: dict[str, Any]) -> int:
+    context = int(_get(cfg, "max_position_embeddings", "max_sequence_length", "seq_length", default=4096))
+    rope = cfg.get("rope_scaling")
+    if isinstance(rope, dict) and rope.get("factor"):
+        kind = str(rope.get("rope_type") or rope.get("type") or "default")
+        if kind not in _ROPE_KEEPS_CONTEXT:
+            base = rope.get("original_max_position_embeddings") if kind == "yarn" else None
+            context = max(context, int((base or context) * float(rope["factor"])))
+    return context
+
+
+def _vision(outer: dict[str, Any]) -> dict[str, Any]:
+    """The vision encoder's profile inputs (profiling.py), where the config states them."""
+    v = outer.get("vision_config")
+    if not isinstance(v, dict) or not v.get("hidden_size"):
+        return {}
+    hidden, inter = int(v["hidden_size"]), int(v.get("intermediate_size") or 4 * v["hidden_size"])
+    image, patch = v.get("image_size"), v.get("patch_size")
+    if not (image and patch):
+        return {}
+    patches = (int(image) // int(patch)) ** 2
+    tiles = int(v.get("max_num_tiles") or 1)
+    per_item = tiles * (patches + (1 if tiles > 1 else 0))
+    layers = int(v.get("num_hidden_layers") or 0) + int(v.get("num_global_layers") or 0)
+    out = {
+        "vision_hidden_size": hidden, "vision_intermediate_size": inter, "vision_tokens_per_item": per_item,
+        "mm_tokens_per_item": int(outer.get("mm_tokens_per_image") or per_item),
+        "vision_output_size": int(v["vision_output_dim"]) if v.get("vision_output_dim") else None,
+    }
+    if layers:
+        out["vision_params_b"] = round(layers * (4 * hidden * hidden + 2 * hidden * inter) / 1e9, 3)
+    return out
+
+
 def entry_from_config(cfg: dict[str, Any], model_id: str, weight_bytes: int | None = None) -> ModelEntry:
     outer = cfg
     if isinstance(cfg.get("text_config"), dict):
@@ -58,8 +120,13 @@ def entry_from_config(cfg: dict[str, Any], model_id: str, weight_bytes: int | No
     missing = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size") if cfg.get(k) is None]
     if missing:
         raise InputError(FIELD, f"config.json lacks {', '.join(missing)}", "pass the model's own config.json (or --params-b for a rule of thumb)")
+    why = _unsupported(cfg) or (_unsupported(outer) if outer is not cfg else None)
+    if why:
+        mt = outer.get("model_type") or cfg.get("model_type") or "this model"
+        raise InputError(FIELD, f"{mt} cannot be sized yet: {why}",
+                         "use --params-b for a rule of thumb, or size from a measured vLLM start-up log")
     layers, hidden, heads = int(cfg["num_hidden_layers"]), int(cfg["hidden_size"]), int(cfg["num_attention_heads"])
-    context = int(_get(cfg, "max_position_embeddings", "max_sequence_length", "seq_length", default=4096))
+    context = _context(cfg)
     attention, window, window_layers = _sliding(cfg, layers, context)
     experts = _get(cfg, "num_local_experts", "n_routed_experts", "num_experts")
     per_tok = _get(cfg, "num_experts_per_tok", "moe_topk", "top_k") if experts else None
@@ -98,7 +165,11 @@ def entry_from_config(cfg: dict[str, Any], model_id: str, weight_bytes: int | No
         "v_head_dim": cfg.get("v_head_dim"),
         "quantization": _QUANT_METHODS.get(method),
         "weight_bytes": weight_bytes,
+        # modules left unquantized: attention in 16-bit (fbgemm_fp8's modules_to_not_convert, compressed-tensors' ignore)
+        "bf16_attention": bool(_QUANT_METHODS.get(method)) and method != "mxfp4" and any(
+            "attn" in str(x) for x in (quant.get("modules_to_not_convert") or quant.get("ignore") or [])),
         "multimodal": outer is not cfg or "vision_config" in outer,
+        **_vision(outer),
         "sources": (f"config.json of {model_id}",),
     }
     if llama4_dense := cfg.get("intermediate_size_mlp"):

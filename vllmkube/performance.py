@@ -21,7 +21,8 @@ own (softened) roofline, plus fixed costs:
 
 The efficiency factors are per GPU family (never per case) and fitted on the shared
 measurements (``shared/reference/vllm-benchmark-calibration.json``, benchmarks/fit.py);
-families without measurements reuse Hopper's factors with their own datasheet numbers.
+families without measurements reuse Hopper's factors with their own datasheet numbers. The
+factors live in vllmkube/data/efficiency.json.
 """
 from __future__ import annotations
 
@@ -50,14 +51,26 @@ class Efficiency:
     calibrated: bool  # False: borrowed from Hopper, no measurement of this family yet
 
 
-# Fitted on the shared H100 runs (docs/performance-model.md, "Calibration"). aiconfigurator's
-# H100 system file assumes 0.8 of peak HBM bandwidth; these runs mix two test systems
-# (see the docs), so the fitted share is lower.
-HOPPER = Efficiency(memory=0.58, kv_memory=0.72, compute=0.50, step_overhead_s=0.0, seq_overhead_s=30e-6,
-                    allreduce_latency_s=10e-6, calibrated=True)
+def _load_efficiency() -> dict:
+    """vllmkube/data/efficiency.json: the fitted factors are data, not code (benchmarks/fit.py writes them)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("vllmkube.data").joinpath("efficiency.json").read_text(encoding="utf-8"))
+
+
+_DATA = _load_efficiency()
+ALLREDUCE_LATENCY_S = float(_DATA["allreduce_latency_s"])  # per all-reduce over NVLink (PCIe pays 3x)
+MOE_LAYER_OVERHEAD_S = float(_DATA["moe_layer_overhead_s"])  # per MoE layer and step at TP 8
 FAMILY_EFFICIENCY: dict[str, Efficiency] = {
-    "hopper": HOPPER,
+    name: Efficiency(f["memory"], f["kv_memory"], f["compute"], f["step_overhead_s"], f["seq_overhead_s"],
+                     ALLREDUCE_LATENCY_S, True)
+    for name, f in _DATA["families"].items()
 }
+HOPPER = FAMILY_EFFICIENCY["hopper"]
+# Routed-expert GEMMs (fused MoE: many small grouped GEMMs, a router, a permutation) reach this
+# share of what the dense GEMMs reach, for weight reads and for compute alike.
+MOE_EFFICIENCY = float(_DATA["moe_efficiency"])
 
 # MAMF / datasheet BF16 by family, where a measurement exists (gpu-specs.md: A100 SXM 86.9%,
 # H100 SXM 80.3%, B200 77.6%, MI300X 51.4%, MI325X 60.4%); used when a GPU has no MAMF entry.
@@ -69,10 +82,11 @@ FP8_MAMF_RATIO_DEFAULT = 0.70
 PCIE_ALLREDUCE_FACTOR = 3.0
 # vLLM's front-end (one API-server process) and the client, per request: HTTP, chat template,
 # tokenization, detokenization, streaming. FRONTEND_S_PER_REQUEST is the serial CPU time (it
-# caps one replica at 1 / this requests/s); FRONTEND_LATENCY_S is what a request sees on an
-# idle server (the shared 8B runs measure a 60 ms TTFT for a ~10 ms prefill).
-FRONTEND_S_PER_REQUEST = 0.030
-FRONTEND_LATENCY_S = 0.050
+# caps one replica at 1 / this requests/s; the burst runs of 1000 4-token requests measure it);
+# FRONTEND_LATENCY_S is what a request sees on an idle server (the shared 8B runs measure a
+# 60 ms TTFT for a ~10 ms prefill).
+FRONTEND_S_PER_REQUEST = float(_DATA["frontend_s_per_request"])
+FRONTEND_LATENCY_S = float(_DATA["frontend_latency_s"])
 NVLINK_MIN_GBPS = 100  # links at or above this are NVLink / Infinity Fabric class
 
 
@@ -111,6 +125,11 @@ def _bf16_peak(gpu: GpuEntry) -> tuple[float, str | None]:
 
 def hardware(gpu: GpuEntry, precision: str | None) -> Hardware:
     """Effective rates of one GPU for weights stored as ``precision`` (None = 16-bit)."""
+    if gpu.key == "custom" and (gpu.bf16_tflops is None or "--gpu-bandwidth-tbps" not in gpu.sources):
+        from .errors import InputError
+
+        raise InputError("--gpu-memory-gib", "an unlisted GPU has no memory bandwidth or TFLOPS for latency figures",
+                         "also pass --gpu-bandwidth-tbps and --gpu-bf16-tflops (datasheet, dense BF16)")
     eff = efficiency(gpu)
     notes: list[str] = []
     peak, note = _bf16_peak(gpu)
@@ -144,10 +163,12 @@ class ModelCosts:
     full_layers: int  # layers on this stage attending over the whole context
     window_layers: int
     window: int
-    gemm_flops_per_token: float  # 2 x active body parameters on this GPU
+    gemm_flops_per_token: float  # 2 x active body parameters on this GPU (dense part and routed experts)
+    expert_flops_per_token: float  # the routed experts' share of gemm_flops_per_token
     lm_head_flops: float  # per sampled token on this GPU
     attn_flops_per_ctx: float  # per (query token x context token), all layers on this GPU
     layers: int  # on this stage
+    moe_layers: int  # MoE layers on this stage
     hidden: int
     tp: int
     pp: int
@@ -166,7 +187,7 @@ def model_costs(m: ModelEntry, plan: SizingPlan) -> ModelCosts:
     dense = (split.attention + split.dense_mlp) * dense_b * frac / tp + head
     experts = split.experts * body_b * frac / tp  # expert parallelism is not planned per replica (yet)
     # scale to the sizing's per-GPU weights (exact checkpoint sizes) so both modules agree
-    estimate = dense + experts + embed
+    estimate = dense + experts + embed + split.vision * 2.0 / tp  # the encoder is resident, not read per step
     k = plan.weights_gib_per_gpu * 1024**3 / estimate if estimate > 0 else 1.0
     active_body = split.attention + split.dense_mlp
     if m.is_moe:
@@ -187,8 +208,11 @@ def model_costs(m: ModelEntry, plan: SizingPlan) -> ModelCosts:
         experts_per_token=m.experts_per_token or 0,
         kv_layer_bytes=arch.kv_layer_bytes_per_token(m, tp, kv_b), full_layers=layers - window_layers,
         window_layers=window_layers, window=window,
-        gemm_flops_per_token=2 * active_body * frac / tp, lm_head_flops=2 * m.vocab_size * m.hidden_size / tp,
-        attn_flops_per_ctx=per_ctx * layers, layers=layers, hidden=m.hidden_size, tp=tp, pp=pp,
+        gemm_flops_per_token=2 * active_body * frac / tp,
+        expert_flops_per_token=2 * (split.experts * m.experts_per_token / m.num_experts if m.is_moe else 0) * frac / tp,
+        lm_head_flops=2 * m.vocab_size * m.hidden_size / tp,
+        attn_flops_per_ctx=per_ctx * layers, layers=layers,
+        moe_layers=math.ceil(arch.moe_layer_count(m) * frac), hidden=m.hidden_size, tp=tp, pp=pp,
     )
 
 
@@ -227,15 +251,19 @@ class Engine:
             experts *= touched
         n_seqs = decode + (1 if prefill else 0) if seqs is None else seqs
         sampled = decode if sampled is None else sampled
-        gemm = c.gemm_flops_per_token * tokens + c.lm_head_flops * sampled
+        gemm = (c.gemm_flops_per_token - c.expert_flops_per_token) * tokens + c.lm_head_flops * sampled
+        gemm += c.expert_flops_per_token * tokens / MOE_EFFICIENCY
         attn = c.attn_flops_per_ctx * (decode_ctx + prefill_attn)
         # weight GEMMs and attention are separate kernels, each on its own roofline
-        t = _roof((c.dense_bytes + experts) / hw.bandwidth_bps, gemm / hw.matmul_flops)
+        t = _roof((c.dense_bytes + experts / MOE_EFFICIENCY) / hw.bandwidth_bps, gemm / hw.matmul_flops)
         t += _roof(self.kv_read(decode_ctx + prefill_ctx, n_seqs) / hw.kv_bandwidth_bps, attn / hw.attention_flops)
         if c.tp > 1:
             msg = tokens * c.hidden * 2
             ring = 2 * (c.tp - 1) / c.tp * msg / hw.link_bps if hw.link_bps else 0.0
             t += 2 * c.layers * (hw.allreduce_latency_s + ring)
+            # the MoE decode floor: every MoE layer's expert dispatch (router, top-k, token
+            # alignment, grouped-GEMM launches) synchronises the ranks; fitted on TP8 runs
+            t += c.moe_layers * MOE_LAYER_OVERHEAD_S * (c.tp - 1) / 7
         t += hw.eff.step_overhead_s + hw.eff.seq_overhead_s * n_seqs
         return t * c.pp
 
@@ -346,11 +374,14 @@ class _Req:
 
 
 def replay(e: Engine, input_len: int, output_len: int, num_prompts: int, max_concurrency: int | None = None,
-           frontend_s: float | None = None, lengths: list[tuple[int, int]] | None = None) -> Replay:
+           frontend_s: float | None = None, lengths: list[tuple[int, int]] | None = None,
+           request_rate: float | None = None, seed: int = 0) -> Replay:
     """Replay a fixed-length benchmark through vLLM V1's scheduler, one engine step at a time.
 
-    All prompts are sent at t=0 (``--request-rate inf``); with ``max_concurrency`` the client
-    keeps that many in flight. The front-end hands requests to the engine one at a time
+    All prompts are sent at t=0 (``--request-rate inf``), or at ``request_rate`` per second with
+    exponential gaps (vllm bench serve's Poisson arrivals, burstiness 1; a fixed ``seed``); with
+    ``max_concurrency`` the client keeps at most that many in flight. TTFT counts from the
+    request's send time, so it includes queueing, as vllm bench serve measures it. The front-end hands requests to the engine one at a time
     (``FRONTEND_S_PER_REQUEST`` each). Decoding requests run first, then prompt chunks fill
     the token budget; a request is admitted only when its chunk's KV fits; when running
     requests outgrow the cache the newest is preempted and recomputed later (vLLM V1).
@@ -373,9 +404,28 @@ def replay(e: Engine, input_len: int, output_len: int, num_prompts: int, max_con
         fe_free = max(fe_free, t) + fe
         arrivals.append(_Req(0, rid, t, lengths[rid][0], lengths[rid][1], engine_at=fe_free))
 
-    for i in range(limit):
-        send(0.0, i)
-    sent = limit
+    if request_rate is not None and math.isfinite(request_rate) and request_rate > 0:
+        import random
+
+        rng = random.Random(seed)
+        t, due = 0.0, []
+        for _ in range(num_prompts):
+            due.append(t)
+            t += rng.expovariate(request_rate)
+    else:
+        due = [0.0] * num_prompts
+    pending: deque[int] = deque(range(num_prompts))  # not sent yet, in order
+    inflight = 0
+
+    def release(now_s: float) -> None:
+        """Send every prompt that is due and has a free client slot."""
+        nonlocal inflight
+        while pending and due[pending[0]] <= now_s and inflight < limit:
+            rid = pending.popleft()
+            inflight += 1
+            send(due[rid], rid)
+
+    release(0.0)
     waiting: deque[_Req] = deque()
     now, step = 0.0, 0
     running: list[_Req] = []  # admission order: the last is preempted first
@@ -391,14 +441,20 @@ def replay(e: Engine, input_len: int, output_len: int, num_prompts: int, max_con
         return r.prompt + 1 + (step - r.first_step) if r.first_step >= 0 else r.done_prompt
 
     def finished(r: _Req) -> None:
-        nonlocal sent
+        nonlocal inflight
         r.alive = False
         running.remove(r)
-        if sent < num_prompts:
-            send(now, sent)
-            sent += 1
+        inflight -= 1
+        if pending and due[pending[0]] <= now and inflight < limit:
+            rid = pending.popleft()  # a closed-loop client sends its next prompt right away
+            inflight += 1
+            send(now, rid)
 
-    while arrivals or waiting or running:
+    while arrivals or waiting or running or pending:
+        release(now)
+        if not arrivals and not waiting and not running:
+            now = due[pending[0]]  # idle: wait for the next prompt to be sent
+            continue
         if not waiting and not running and arrivals[0].engine_at > now:
             now = arrivals[0].engine_at  # idle engine: wait for the front-end
         while arrivals and arrivals[0].engine_at <= now:

@@ -23,10 +23,13 @@ def _write(data: dict, output: str) -> None:
         sys.stdout.write(dump_one(data))
 
 
-def emit_size(result: SizingPlan | RuleOfThumb, output: str, performance: "ServingPlan | None" = None) -> None:
+def emit_size(result: SizingPlan | RuleOfThumb, output: str, performance: "ServingPlan | None" = None,
+              benchmark=None) -> None:
     data = result.model_dump(mode="json")
     if performance is not None:
         data["performance"] = performance.model_dump(mode="json")
+    if benchmark is not None:
+        data["benchmark"] = benchmark.model_dump(mode="json")
     if output in ("json", "yaml"):
         _write(data, output)
     elif isinstance(result, RuleOfThumb):
@@ -35,6 +38,22 @@ def emit_size(result: SizingPlan | RuleOfThumb, output: str, performance: "Servi
         _size_table(result)
         if performance is not None:
             _performance_table(performance)
+        if benchmark is not None:
+            _benchmark_table(benchmark)
+
+
+def _benchmark_table(b) -> None:
+    c = _console()
+    rate = "inf" if b.request_rate is None else f"{b.request_rate:g}"
+    cap = f", --max-concurrency {b.max_concurrency}" if b.max_concurrency else ""
+    c.print(f"[bold]Benchmark replay[/] (vllm bench serve: --num-prompts {b.num_prompts} --request-rate {rate}{cap}, "
+            f"{b.input_len} in / {b.output_len} out; server --max-num-seqs {b.max_num_seqs} "
+            f"--max-num-batched-tokens {b.max_num_batched_tokens})")
+    c.print(f"  duration {b.duration_s:g} s, {b.requests_per_s:.2f} req/s, {b.output_tokens_per_s:,.1f} output tok/s")
+    c.print(f"  median TTFT {_ms(b.median_ttft_ms)} (including queueing), median ITL {_ms(b.median_itl_ms)} "
+            f"(mean {_ms(b.mean_itl_ms)}); peak {b.peak_running} running, {b.preemptions} preemptions")
+    for n in b.notes:
+        c.print(f"  note: {n}")
 
 
 def emit_compare(table: "Comparison", output: str) -> None:
@@ -127,7 +146,7 @@ def _slo_text(s: "ServingPlan") -> str:
 
 _LIMITS = {"itl-slo": "the ITL SLO", "ttft-slo": "the TTFT SLO", "token-budget": "the token budget",
            "kv-cache": "the KV cache", "scheduler": "vLLM's default cap", "frontend": "the API server",
-           "slo-unreachable": "nothing: the SLO is out of reach"}
+           "slo-unreachable": "nothing: the SLO is out of reach", "user-settings": "your settings"}
 
 
 def _performance_table(s: "ServingPlan") -> None:
@@ -139,8 +158,9 @@ def _performance_table(s: "ServingPlan") -> None:
             f"{s.requests_per_s:.2f} req/s")
     c.print(f"  vLLM: --max-num-seqs {s.max_num_seqs} --max-num-batched-tokens {s.max_num_batched_tokens} "
             f"(capped by {_LIMITS.get(s.limited_by, s.limited_by)}); {s.capacity_rps:.2f} req/s per replica")
-    c.print(f"  autoscaling: add a replica above {s.queue_threshold:g} waiting requests per replica "
-            "(keeps TTFT p99 within the objective)")
+    why = ("keeps TTFT p99 within the objective" if s.slo_met else
+           "the objective is out of reach on this layout: it only bounds the queue")
+    c.print(f"  autoscaling: add a replica above {s.queue_threshold:g} waiting requests per replica ({why})")
     if s.replicas is not None:
         c.print(f"  replicas for {s.rps:g} req/s with {s.headroom:.0%} headroom: [bold]{s.replicas}[/] "
                 f"({s.gpus_total} GPU(s))")

@@ -64,7 +64,7 @@ class ServingPlan(BaseModel):
       max_num_seqs, max_num_batched_tokens: vLLM flags that keep ITL and TTFT within the SLOs
       capacity_rps: requests/s one replica sustains at max_num_seqs
       limited_by: what caps max_num_seqs (itl-slo, ttft-slo, token-budget, kv-cache, scheduler,
-        frontend, slo-unreachable)
+        frontend, slo-unreachable, user-settings: --max-num-seqs / --max-num-batched-tokens given)
       queue_threshold: waiting requests per replica before TTFT p99 breaks (KEDA threshold)
       target_rps_per_replica: (1 - headroom) x capacity_rps, the KEDA threshold (AverageValue) on
         the summed 1-minute rate of finished requests (metrics signal "request_success"): it holds
@@ -177,9 +177,13 @@ def _limit(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, w: Workload, se
     return "kv-cache" if kv_cap < sizing.max_num_seqs else "scheduler"
 
 
-def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload | None = None) -> ServingPlan:
+def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workload | None = None,
+         server: tuple[int | None, int | None] = (None, None)) -> ServingPlan:
     """The serving settings for ``workload`` on the layout ``sizing`` chose. Raises InputError
-    when a request cannot fit the context."""
+    when a request cannot fit the context.
+
+    ``server`` is the (max_num_batched_tokens, max_num_seqs) the user fixed: the figures are then
+    what the server does at those settings ("what will this deployment do"), not at the planner's."""
     w = workload or Workload()
     need = w.input_len + w.output_len
     if need > sizing.max_model_len:
@@ -205,16 +209,24 @@ def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workloa
         best = min(near, key=lambda f: (round(f[2].ttft_p99_ms, 3), -f[1]))
     unmet: list[str] = []
     if best is None:
-        budget = min(sizing.max_num_batched_tokens, BUDGETS[-1])
-        e = _engine(model, gpu, sizing, 1, budget)
-        floor = performance.steady_state(e, 1, w.input_len, w.output_len)
-        if w.slo_itl_p99 is not None and floor.itl_p99_ms > w.slo_itl_p99 * 1e3:
-            unmet.append(f"ITL p99 is at least {floor.itl_p99_ms:.1f} ms on {gpu.key} "
+        # the floors of one request, each at the token budget that gives it (the budget then chosen):
+        # small chunks for the ITL, whole prompts for the TTFT
+        budgets = sorted({sizing.max_num_batched_tokens, *BUDGETS}, reverse=True)
+        floors = {b: performance.steady_state(_engine(model, gpu, sizing, 1, b), 1, w.input_len, w.output_len) for b in budgets}
+        itl_budget = min(budgets, key=lambda b: (round(floors[b].itl_p99_ms, 3), b))
+        ttft_budget = min(budgets, key=lambda b: (round(floors[b].ttft_p99_ms, 3), -b))
+        itl_unmet = w.slo_itl_p99 is not None and floors[itl_budget].itl_p99_ms > w.slo_itl_p99 * 1e3
+        ttft_unmet = w.slo_ttft_p99 is not None and floors[ttft_budget].ttft_p99_ms > w.slo_ttft_p99 * 1e3
+        budget = ttft_budget if ttft_unmet else itl_budget if itl_unmet else sizing.max_num_batched_tokens
+        if itl_unmet:
+            unmet.append(f"ITL p99 is at least {floors[itl_budget].itl_p99_ms:.1f} ms on {gpu.key} "
                          f"(TP {sizing.tensor_parallel_size}, one request), above the {w.slo_itl_p99 * 1e3:g} ms SLO")
-        if w.slo_ttft_p99 is not None and floor.ttft_p99_ms > w.slo_ttft_p99 * 1e3:
-            unmet.append(f"TTFT p99 is at least {floor.ttft_p99_ms:.0f} ms for a {w.input_len}-token prompt "
-                         f"on {gpu.key}, above the {w.slo_ttft_p99 * 1e3:g} ms SLO")
-        seqs, budget = seq_cap, sizing.max_num_batched_tokens
+        if ttft_unmet:
+            unmet.append(f"TTFT p99 is at least {floors[budget].ttft_p99_ms:.0f} ms for a {w.input_len}-token prompt "
+                         f"on {gpu.key} (--max-num-batched-tokens {budget}), above the {w.slo_ttft_p99 * 1e3:g} ms SLO")
+        if not unmet:  # each SLO alone is reachable, not both together
+            unmet.append("the ITL and TTFT objectives pull the token budget in opposite directions: no budget meets both")
+        seqs = seq_cap
         point = performance.steady_state(_engine(model, gpu, sizing, seqs, budget), seqs, w.input_len, w.output_len)
         limited_by = "slo-unreachable"
     else:
@@ -223,8 +235,21 @@ def plan(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan, workload: Workloa
     # a token budget that cannot feed more decoding requests than this makes a larger cap moot
     seqs = max(1, min(seqs, math.floor(point.concurrency + 1e-9)))
     budget = max(budget, seqs)  # vLLM requires max_num_batched_tokens >= max_num_seqs
+    fixed_budget, fixed_seqs = server
+    if fixed_budget is not None or fixed_seqs is not None:  # the server runs the user's settings, not ours
+        budget = fixed_budget if fixed_budget is not None else budget
+        seqs = min(fixed_seqs, seq_cap) if fixed_seqs is not None else min(seqs, budget)
+        limited_by = "user-settings"
     engine = _engine(model, gpu, sizing, seqs, budget)
     point = performance.steady_state(engine, seqs, w.input_len, w.output_len)
+    if limited_by == "user-settings":
+        unmet = []
+        if w.slo_itl_p99 is not None and point.itl_p99_ms > w.slo_itl_p99 * 1e3:
+            unmet.append(f"at --max-num-seqs {seqs} --max-num-batched-tokens {budget} the ITL p99 is "
+                         f"{point.itl_p99_ms:.1f} ms, above the {w.slo_itl_p99 * 1e3:g} ms SLO")
+        if w.slo_ttft_p99 is not None and point.ttft_p99_ms > w.slo_ttft_p99 * 1e3:
+            unmet.append(f"at --max-num-seqs {seqs} --max-num-batched-tokens {budget} the TTFT p99 is "
+                         f"{point.ttft_p99_ms:.0f} ms, above the {w.slo_ttft_p99 * 1e3:g} ms SLO")
     capacity = point.requests_per_s
     if capacity >= 1 / performance.FRONTEND_S_PER_REQUEST * 0.999:
         limited_by = "frontend"

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import arch, versions
+from . import arch, loading, profiling, versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
 
@@ -29,13 +29,8 @@ QuantizationChoice = Literal["none", "fp8", "int8", "awq", "gptq"]
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
 
 # --- the overhead model (calibrated in docs/sizing.md; global constants, not per case) ---
-# Activation peak of the profiling forward pass: live tensors per token (residual and
-# normed hidden states, the attention projections, the gated MLP's gate/up/act
-# outputs; for MoE the fused-MoE intermediate cache over top-k experts) times the
-# number of profiled tokens, plus fp32 logits and a sampler copy for max_num_seqs rows.
-ACT_HIDDEN_COPIES = 4
-ACT_SCALE = 0.80  # share of those tensors alive at the peak (fit on the calibration logs, docs/sizing.md)
-LOGIT_COPIES = 2
+# The activation peak of the profiling pass (forward, sampler, vision encoder) depends on the
+# version and engine: vllmkube/profiling.py.
 # Non-torch memory: CUDA context leftovers, cuBLAS workspace, NCCL / custom all-reduce.
 NON_TORCH_GIB = 0.10
 NON_TORCH_MULTI_GPU_GIB = 0.25  # observed 0.21-0.43 GiB at TP 2-4
@@ -52,6 +47,14 @@ BYTES_PER_PARAM: dict[str, float] = {
 PRECISION_LABEL = {"16bit": "16-bit", "fp8": "FP8", "int8": "INT8", "awq": "AWQ 4-bit", "gptq": "GPTQ 4-bit",
                    "mxfp4": "MXFP4", "nvfp4": "NVFP4"}
 TP_CANDIDATES = (1, 2, 4, 8)
+# A layout serves "real concurrency" when its KV cache holds this many full-length requests (or is
+# at least KV_SHARE_OF_WEIGHTS of the weights, the seed's rule of thumb), whichever needs less.
+DEFAULT_MIN_CONCURRENCY = 8
+KV_SHARE_OF_WEIGHTS = 0.25
+# vLLM's scheduler defaults off H100/H200 (and before 0.8): an expert's first knob when the
+# profile of 1024 sequences leaves no room (gpt-oss-120b on one H100: the sampler pass alone
+# takes 5.4 GiB) or a large token budget inflates the sliding-window layers' share of the KV cache
+MODEST_BATCHING = (2048, 256)
 MAX_NODES = 8
 
 
@@ -69,12 +72,13 @@ class SizingOptions(BaseModel):
     quantization: QuantizationChoice | None = None
     kv_cache_dtype: KvCacheDtype = "auto"
     dtype: Literal["auto", "bfloat16", "float16"] = "auto"
-    min_concurrency: float = Field(default=1, gt=0)
+    min_concurrency: float | None = Field(default=None, gt=0)  # None: DEFAULT_MIN_CONCURRENCY or the 25% rule
     vllm_version: str = versions.NEWEST_VLLM
     gpus_per_node: int | None = Field(default=None, gt=0)
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
     max_num_seqs: int | None = Field(default=None, gt=0)
     enforce_eager: bool = False
+    vllm_engine: profiling.EngineChoice = "auto"  # V0 still runs on 0.8-0.10 with VLLM_USE_V1=0
 
 
 class Rejection(BaseModel):
@@ -194,46 +198,37 @@ def _divisors(n: int) -> list[int]:
 
 
 # ----------------------------------------------------------------------------- memory model
-def _weights_bytes(m: ModelEntry, layout: Layout, dp_ep: int) -> tuple[float, float]:
-    """(total bytes, bytes on the most loaded GPU)."""
+def _weights_bytes(m: ModelEntry, layout: Layout, dp_ep: int, gpu: GpuEntry | None = None) -> tuple[float, float]:
+    """(total bytes, bytes on the most loaded GPU) as loaded; without ``gpu``, the checkpoint's bytes."""
     split = arch.param_split(m)
     p = layout.precision
     body_b = BYTES_PER_PARAM[p]
     dense_b = 2.0 if p == "mxfp4" else body_b  # gpt-oss keeps attention in bf16, only experts are MXFP4
+    # checkpoints that leave attention unquantized (Meta's FP8 405B: modules_to_not_convert)
+    attn_b = 2.0 if (m.bf16_attention and p == _checkpoint_precision(m)) else dense_b
     edge_b = 2.0  # embeddings and lm_head stay 16-bit in quantized checkpoints
-    attn_mlp = (split.attention + split.dense_mlp) * dense_b
+    attn_mlp = split.attention * attn_b + split.dense_mlp * dense_b
     experts = split.experts * body_b
-    total = attn_mlp + experts + (split.embedding + split.lm_head) * edge_b
+    vision = split.vision * 2.0  # vision towers stay 16-bit
+    total = attn_mlp + experts + (split.embedding + split.lm_head) * edge_b + vision
     frac = math.ceil(m.num_layers / layout.pp) / m.num_layers
     if layout.pp == 1:
-        edges = (split.embedding + split.lm_head) * edge_b
-    else:  # first stage holds the embedding, last stage the lm_head (a copy when tied)
-        edges = max(split.embedding, split.lm_head or split.embedding) * edge_b
-    per_gpu = (attn_mlp * frac + edges) / layout.tp + experts * frac / (layout.tp * dp_ep)
-    if m.weight_bytes and p == _checkpoint_precision(m):
-        scale = m.weight_bytes / total  # the exact checkpoint size replaces our estimate
-        return float(m.weight_bytes), per_gpu * scale
-    return total, per_gpu
+        edges = (split.embedding + split.lm_head) * edge_b + vision
+    else:  # first stage holds the embedding (and the encoder), last stage the lm_head (a copy when tied)
+        edges = max(split.embedding * edge_b + vision, (split.lm_head or split.embedding) * edge_b)
+    pad = loading.expert_factor(m, gpu, p, layout.tp)
+    per_gpu = (attn_mlp * frac + edges) / layout.tp + experts * pad * frac / (layout.tp * dp_ep)
+    # the exact checkpoint size, when known, replaces our estimate
+    scale = m.weight_bytes / total if (m.weight_bytes and p == _checkpoint_precision(m)) else 1.0
+    return (total + experts * (pad - 1)) * scale, per_gpu * scale
 
 
-def _activation_bytes(m: ModelEntry, tp: int, tokens: int, seqs: int) -> float:
-    mlp = 3 * (m.intermediate_size or 4 * m.hidden_size) / tp
-    if m.is_moe:
-        mlp = max(mlp if arch.moe_layer_count(m) < m.num_layers else 0,
-                  m.experts_per_token * 3 * (m.moe_intermediate_size or m.intermediate_size) / tp)
-    qkv = (m.num_attention_heads + 2 * m.num_kv_heads) * m.head_dim / tp
-    per_token = ACT_HIDDEN_COPIES * m.hidden_size + mlp + qkv
-    return ACT_SCALE * tokens * per_token * 2 + seqs * m.vocab_size * 4 * LOGIT_COPIES
-
-
-def _budget(m: ModelEntry, gpu_mem: float, o: SizingOptions, v: versions.VllmVersion, layout: Layout,
-            max_len: int, tokens: int, seqs: int, kv_b: int) -> _Budget:
+def _budget(m: ModelEntry, gpu: GpuEntry, gpu_mem: float, o: SizingOptions, pb: profiling.ProfileBatch, layout: Layout,
+            max_len: int, kv_b: int, v: versions.VllmVersion) -> _Budget:
     dp_ep = o.data_parallel_size if o.expert_parallel else 1
-    w_total, w_gpu = _weights_bytes(m, layout, dp_ep)
-    profile_tokens = tokens
-    if not versions.uses_v1_engine(v) and o.max_num_batched_tokens is None and max_len <= 32768:
-        profile_tokens = max(max_len, tokens)  # V0 without chunked prefill profiles a whole max_model_len
-    act = _activation_bytes(m, layout.tp, profile_tokens, seqs)
+    w_total, w_gpu = _weights_bytes(m, layout, dp_ep, gpu)
+    tokens = pb.max_num_batched_tokens
+    act = profiling.activation_bytes(m, layout.tp, pb)
     non_torch = (NON_TORCH_GIB + (NON_TORCH_MULTI_GPU_GIB if layout.tp * layout.pp * o.data_parallel_size > 1 else 0)) * GIB
     layers = math.ceil(m.num_layers / layout.pp)
     graphs = 0.0
@@ -265,7 +260,7 @@ def _budget(m: ModelEntry, gpu_mem: float, o: SizingOptions, v: versions.VllmVer
             kv_tokens = int(available / per_request * max_len) // BLOCK_SIZE * BLOCK_SIZE
         concurrency = available / per_request
         fits_len = _largest_len(request_bytes, available, max_len)
-    return _Budget(w_total, w_gpu, act, non_torch, graphs, profile_tokens, available, layer_bytes, full_layers, window_layers,
+    return _Budget(w_total, w_gpu, act, non_torch, graphs, pb.profile_tokens, available, layer_bytes, full_layers, window_layers,
                    window_tokens, kv_tokens, concurrency, fits_len)
 
 
@@ -292,29 +287,51 @@ def _why_not(b: _Budget, layout: Layout, gpu_mem: float, o: SizingOptions, max_l
     if b.len_that_fits < max_len:
         return (f"KV cache {gib(b.available)}/GPU holds {b.kv_tokens} tokens, less than one "
                 f"{max_len}-token request (largest max_model_len that fits: {b.len_that_fits})")
-    if b.available < 0.25 * b.weights_gpu:
-        return f"KV cache {gib(b.available)}/GPU is under 25% of the weights ({gib(b.weights_gpu)}/GPU)"
-    if b.concurrency < o.min_concurrency:
-        return f"only {b.concurrency:.2f} full-length requests fit at once, --min-concurrency is {o.min_concurrency:g}"
+    if o.min_concurrency is not None:  # asked for explicitly: a hard requirement
+        if b.concurrency < o.min_concurrency:
+            return f"only {b.concurrency:.2f} full-length requests fit at once, --min-concurrency is {o.min_concurrency:g}"
+        return None
+    if b.concurrency < DEFAULT_MIN_CONCURRENCY and b.available < KV_SHARE_OF_WEIGHTS * b.weights_gpu:
+        return (f"KV cache {gib(b.available)}/GPU holds {b.concurrency:.1f} full-length requests (fewer than "
+                f"{DEFAULT_MIN_CONCURRENCY}) and is under 25% of the weights ({gib(b.weights_gpu)}/GPU)")
     return None
 
 
-def _candidates(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, per_node: int) -> list[Layout]:
+def _pinned(o: SizingOptions) -> bool:
+    """The user fixed the layout's shape: answer at the checkpoint's precision, name the fix."""
+    return o.quantization is None and (o.tensor_parallel_size is not None or o.max_model_len is not None)
+
+
+def _candidates(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, per_node: int, pinned: bool) -> list[Layout]:
+    """Fewest GPUs first, then the least lossy precision: native FP8 (same checkpoint, quantized on
+    load, full speed) is tried at each TP before more GPUs; weight-only FP8 (Ampere) after the
+    16-bit ladder; 4-bit (another checkpoint) last; pipeline parallelism across nodes after that."""
     ckpt = _checkpoint_precision(m)
-    if o.quantization in (None,):
-        precisions: list[Precision] = [ckpt]
-        if ckpt == "16bit" and gpu.fp8_support != "none":
-            precisions.append("fp8")
-        if ckpt in ("16bit", "fp8", "int8"):
-            precisions.append("awq")
+    fp8: str | None = None
+    four_bit = False
+    if o.quantization is None:
+        base: Precision = ckpt
+        if not pinned:
+            if ckpt == "16bit" and gpu.fp8_support != "none":
+                fp8 = "interleave" if gpu.fp8_support == "native" else "after"
+            four_bit = ckpt in ("16bit", "fp8", "int8")
     elif o.quantization == "none":
-        precisions = ["16bit"]
+        base = "16bit"
     else:
-        precisions = [o.quantization if ckpt == "16bit" else ckpt]
+        base = o.quantization if ckpt == "16bit" else ckpt
     tps = [o.tensor_parallel_size] if o.tensor_parallel_size else [t for t in TP_CANDIDATES
                                                                     if t <= per_node and m.num_attention_heads % t == 0]
     pps = [o.pipeline_parallel_size] if o.pipeline_parallel_size else [1]
-    layouts = [Layout(tp, pp, p) for p in precisions for pp in pps for tp in tps]
+    layouts: list[Layout] = []
+    for pp in pps:
+        for tp in tps:
+            layouts.append(Layout(tp, pp, base))
+            if fp8 == "interleave":
+                layouts.append(Layout(tp, pp, "fp8"))
+        if fp8 == "after":
+            layouts += [Layout(tp, pp, "fp8") for tp in tps]
+        if four_bit:
+            layouts += [Layout(tp, pp, "awq") for tp in tps]
     if not o.tensor_parallel_size and not o.pipeline_parallel_size:
         # last resort: whole nodes chained by pipeline parallelism, at the checkpoint's precision
         full_tp = max(tps) if tps else 1
@@ -331,9 +348,9 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     _check(model, gpu, o, max_len)
     gpu_mem = gpu_memory_gib or gpu.memory_gib
     per_node = o.gpus_per_node or gpu.gpus_per_node
-    tokens_default, seqs_default = versions.default_batching(v, gpu_mem, gpu.architecture)
-    tokens = o.max_num_batched_tokens or tokens_default
-    seqs = min(o.max_num_seqs or seqs_default, tokens)
+    pb = profiling.batch(model, gpu, gpu_mem, v, profiling.engine_for(v, o.vllm_engine), max_len,
+                         o.max_num_batched_tokens, o.max_num_seqs)
+    tokens, seqs = pb.max_num_batched_tokens, pb.max_num_seqs
     kv_b = 1 if o.kv_cache_dtype != "auto" else arch.DTYPE_BYTES[_dtype(model, gpu, o)]
 
     rejected: list[Rejection] = []
@@ -341,23 +358,57 @@ def size(model: ModelEntry, gpu: GpuEntry, options: SizingOptions | None = None,
     if ckpt in ("fp8", "int8") and o.quantization is None and not o.tensor_parallel_size:
         # people size such models "at 16-bit" first: say why a dequantized copy is not the answer
         tp16 = max([t for t in TP_CANDIDATES if t <= per_node and model.num_attention_heads % t == 0] or [1])
-        b16 = _budget(model, gpu_mem, o, v, Layout(tp16, 1, "16bit"), max_len, tokens, seqs, kv_b)
+        b16 = _budget(model, gpu, gpu_mem, o, pb, Layout(tp16, 1, "16bit"), max_len, kv_b, v)
         why = _why_not(b16, Layout(tp16, 1, "16bit"), gpu_mem, o, max_len) or "it would fit, but serve the published checkpoint"
         rejected.append(Rejection(option=Layout(tp16, 1, "16bit").label(per_node),
                                   reason=f"the checkpoint is {PRECISION_LABEL[ckpt]}; a 16-bit copy: {why}"))
-    chosen: tuple[Layout, _Budget] | None = None
-    last: tuple[Layout, _Budget] | None = None
-    for layout in _candidates(model, gpu, o, per_node):
-        budget = _budget(model, gpu_mem, o, v, layout, max_len, tokens, seqs, kv_b)
-        last = (layout, budget)
+    chosen: tuple[Layout, _Budget, profiling.ProfileBatch] | None = None
+    last: tuple[Layout, _Budget, profiling.ProfileBatch] | None = None
+    notes: list[str] = []
+    pinned = _pinned(o)
+    # an expert's first knob when the default profile of many sequences leaves no room
+    modest = None
+    if o.max_num_seqs is None and o.max_num_batched_tokens is None and pb.max_num_seqs > MODEST_BATCHING[1]:
+        tokens_floor = profiling.MULTIMODAL_MIN_BATCHED_TOKENS if model.multimodal else 0  # room for image tokens
+        modest = profiling.batch(model, gpu, gpu_mem, v, pb.engine, max_len, max(MODEST_BATCHING[0], tokens_floor),
+                                 MODEST_BATCHING[1])
+    for layout in _candidates(model, gpu, o, per_node, pinned):
+        budget = _budget(model, gpu, gpu_mem, o, pb, layout, max_len, kv_b, v)
+        last = (layout, budget, pb)
         reason = _why_not(budget, layout, gpu_mem, o, max_len)
         if reason is None:
-            chosen = (layout, budget)
+            chosen = (layout, budget, pb)
             break
+        if modest is not None:
+            smaller = _budget(model, gpu, gpu_mem, o, modest, layout, max_len, kv_b, v)
+            if _why_not(smaller, layout, gpu_mem, o, max_len) is None:
+                chosen = (layout, smaller, modest)
+                notes.append(f"--max-num-seqs {modest.max_num_seqs} --max-num-batched-tokens {modest.max_num_batched_tokens} "
+                             f"set (vLLM's defaults on smaller GPUs): at this GPU's defaults ({pb.max_num_seqs} / "
+                             f"{pb.max_num_batched_tokens}) {reason}")
+                break
         rejected.append(Rejection(option=layout.label(per_node), reason=reason))
-    layout, budget = chosen or last  # nothing fits: report the largest option tried
-    return _plan(model, gpu, o, v, gpu_mem, per_node, max_len, tokens, seqs, kv_b, layout, budget,
-                 fits=chosen is not None or _fits(budget, max_len), rejected=rejected)
+    layout, budget, used = chosen or last  # nothing fits: report the largest option tried
+    if chosen is None and pinned and not _fits(budget, max_len):
+        notes += _fix_for_pinned(model, gpu, gpu_mem, o, used, per_node, max_len, kv_b, v, layout)
+    plan = _plan(model, gpu, o, v, gpu_mem, per_node, max_len, used.max_num_batched_tokens, used.max_num_seqs, kv_b,
+                 layout, budget, fits=chosen is not None or _fits(budget, max_len), rejected=rejected)
+    return plan.model_copy(update={"warnings": notes + plan.warnings}) if notes else plan
+
+
+def _fix_for_pinned(model: ModelEntry, gpu: GpuEntry, gpu_mem: float, o: SizingOptions, pb: profiling.ProfileBatch,
+                    per_node: int, max_len: int, kv_b: int, v: versions.VllmVersion, layout: Layout) -> list[str]:
+    """The pinned layout does not fit at the checkpoint's precision: does FP8 (or 4-bit) at the same shape?"""
+    ckpt = _checkpoint_precision(model)
+    options = (["fp8"] if ckpt == "16bit" and gpu.fp8_support != "none" else []) + (["awq"] if ckpt in ("16bit", "fp8") else [])
+    for precision in options:
+        trial = Layout(layout.tp, layout.pp, precision)
+        b = _budget(model, gpu, gpu_mem, o, pb, trial, max_len, kv_b, v)
+        if _fits(b, max_len):
+            flag = "--quantization fp8" if precision == "fp8" else "a pre-quantized AWQ checkpoint"
+            return [f"as pinned, {PRECISION_LABEL[ckpt]} does not fit; {flag} would (TP {layout.tp}: KV cache "
+                    f"{b.available / GIB:.1f} GiB/GPU, {b.concurrency:.1f} full-length requests)"]
+    return []
 
 
 def _fits(b: _Budget, max_len: int) -> bool:
@@ -385,7 +436,7 @@ def _plan(m: ModelEntry, gpu: GpuEntry, o: SizingOptions, v: versions.VllmVersio
                         f"(download and serve that repository instead of {m.id})")
     if precision == "fp8" and gpu.fp8_support == "weight-only":
         warnings.append(f"{gpu.key} runs FP8 as weight-only (Marlin W8A16): memory halves, compute stays 16-bit")
-    if m.multimodal:
+    if not profiling.multimodal_modelled(m):
         warnings.append("multimodal model: the vision encoder's profiling peak is not modelled; "
                         "leave headroom or size with the text-only checkpoint")
     if not fits:

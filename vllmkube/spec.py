@@ -68,6 +68,8 @@ class SizeSpec(BaseModel):
     params_b: float | None = Field(default=None, gt=0, description="parameters in billions: rule of thumb only")
     gpu: str | None = Field(default=None, description="catalog key (see `vllmkube gpus`)")
     gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024, description="override memory for an unlisted card")
+    gpu_bandwidth_tbps: float | None = Field(default=None, gt=0, le=100, description="memory bandwidth of an unlisted card, TB/s")
+    gpu_bf16_tflops: float | None = Field(default=None, gt=0, le=100000, description="dense BF16 TFLOPS of an unlisted card")
     gpus_per_node: int | None = Field(default=None, ge=1, le=16, description="GPUs per node (default: the catalog's)")
     max_model_len: int | None = Field(default=None, gt=0, description="context per request (default min(model, 8192))")
     gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1, description="fraction of GPU memory vLLM may use")
@@ -76,11 +78,14 @@ class SizeSpec(BaseModel):
     quantization: QuantizationChoice | None = Field(default=None, description="none, fp8, int8, awq or gptq (default: chosen)")
     kv_cache_dtype: KvCacheDtype = Field(default="auto", description="auto (the model dtype) or fp8")
     dtype: str = Field(default="auto", pattern="^(auto|bfloat16|float16)$", description="auto, bfloat16 or float16")
-    min_concurrency: float = Field(default=1, gt=0, description="full-length requests that must fit at once")
+    min_concurrency: float | None = Field(default=None, gt=0, description="full-length requests that must fit at once "
+                                          "(default: 8, or a KV cache of 25% of the weights, whichever needs less)")
     vllm_version: str = Field(default=versions.NEWEST_VLLM, description="vLLM release the pods run",
                               json_schema_extra={"pattern": f"^\\s*{versions.VERSION_RE}\\s*$"})
     allow_unknown_vllm_version: bool = Field(default=False, description="accept a vLLM release newer than "
                                              "the newest this vllmkube knows (with a warning)")
+    vllm_engine: Literal["auto", "v0", "v1"] = Field(
+        default="auto", description="engine to size for: auto (V1 from 0.8), or v0 on 0.8-0.10 with VLLM_USE_V1=0")
     max_num_batched_tokens: int | None = Field(default=None, gt=0, description="scheduler token budget per step")
     max_num_seqs: int | None = Field(default=None, gt=0, description="most requests run at once")
     enforce_eager: bool = Field(default=False, description="no CUDA graphs (slower, less memory)")
@@ -176,17 +181,24 @@ def resolve_model(spec: SizeSpec) -> ModelEntry | None:
 
 
 def resolve_gpu(spec: SizeSpec) -> GpuEntry:
+    rates = {k: v for k, v in (("bandwidth_tbps", spec.gpu_bandwidth_tbps), ("bf16_tflops", spec.gpu_bf16_tflops))
+             if v is not None}
     if spec.gpu:
         gpu = find_gpu(spec.gpu)
         if spec.gpu_memory_gib:
             gpu = gpu.model_copy(update={"memory_gib": spec.gpu_memory_gib})
+        if rates:  # a variant of a listed card: its own rates, measured MAMF no longer applies
+            gpu = gpu.model_copy(update={**rates, "matmul_bf16_tflops": None})
         return gpu
     if spec.gpu_memory_gib:
+        # without rates this card sizes memory only: performance.hardware refuses figures for it
         return GpuEntry(
             key="custom", name=f"unlisted GPU ({spec.gpu_memory_gib:g} GiB)", vendor="nvidia", architecture="unknown",
-            memory_gib=spec.gpu_memory_gib, memory_marketed_gb=spec.gpu_memory_gib, bandwidth_tbps=1.0,
+            memory_gib=spec.gpu_memory_gib, memory_marketed_gb=spec.gpu_memory_gib,
+            bandwidth_tbps=spec.gpu_bandwidth_tbps or 1.0, bf16_tflops=spec.gpu_bf16_tflops,
             fp8_support="none", interconnect="unknown", resource_name="nvidia.com/gpu",
-            gpus_per_node=spec.gpus_per_node or 8, sources=("--gpu-memory-gib",),
+            gpus_per_node=spec.gpus_per_node or 8,
+            sources=("--gpu-memory-gib",) + (("--gpu-bandwidth-tbps",) if spec.gpu_bandwidth_tbps else ()),
         )
     raise InputError("--gpu", "no GPU given", "pass --gpu KEY (see `vllmkube gpus`) or --gpu-memory-gib")
 
@@ -288,6 +300,8 @@ class RenderSpec(SizeSpec):
             raise ValueError(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
         if not (self.model or self.model_config_path):
             raise ValueError("render needs --model or --model-config (--params-b alone is only a rule of thumb)")
+        if self.vllm_engine == "v0":
+            raise ValueError("render writes manifests for vLLM's V1 engine; --vllm-engine v0 is for `size` only")
         return self
 
     def wants(self, component: str) -> bool:

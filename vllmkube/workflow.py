@@ -29,7 +29,8 @@ def serving_for(spec: SizeSpec, sizing: SizingPlan | RuleOfThumb):
         return None
     if not sizing.fits:
         return None  # nothing to serve; the sizing table says why
-    return plan_with_nearest(resolve_model(spec), resolve_gpu(spec), sizing, workload)
+    return plan_with_nearest(resolve_model(spec), resolve_gpu(spec), sizing, workload,
+                             server=(spec.max_num_batched_tokens, spec.max_num_seqs))
 
 
 def plan_render(spec: "RenderSpec"):
@@ -38,7 +39,6 @@ def plan_render(spec: "RenderSpec"):
     With workload or SLO keys, the serving plan picks the batch limits; the model is then sized
     again with them (same layout), so the KV budget and the engine flags come from one sizing.
     """
-    from . import serving as serving_mod
     from .compose import build
     from .render import render_documents
 

@@ -15,6 +15,8 @@ def simulate(
     model_config_path: opt.ModelConfig = None,
     gpu: opt.Gpu = None,
     gpu_memory_gib: opt.GpuMemoryGib = None,
+    gpu_bandwidth_tbps: opt.GpuBandwidthTbps = None,
+    gpu_bf16_tflops: opt.GpuBf16Tflops = None,
     max_model_len: opt.MaxModelLen = None,
     tensor_parallel_size: opt.TP = None,
     quantization: opt.Quantization = None,
