@@ -153,6 +153,7 @@ def plan_shards(spec: BatchSpec, model: ModelEntry, gpu: GpuEntry, sizing: Sizin
     per_shard = usable / waves - cold  # work one shard may hold
     shards = min(spec.requests, max(1, math.ceil(work / per_shard)))
     parallelism = math.ceil(shards / waves)
+    shards = min(spec.requests, parallelism * math.ceil(shards / parallelism))  # no pod idles in the last round
     if spec.max_parallelism and parallelism > spec.max_parallelism:
         raise InputError("--max-parallelism", f"finishing {spec.requests} requests within {_fmt_s(spec.deadline)} "
                          f"needs {parallelism} pods at once", "raise --max-parallelism or give a longer --deadline")
