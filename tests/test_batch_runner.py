@@ -203,3 +203,17 @@ def test_bounds_cover_every_request_once(shards):
     spans = [bounds(total, shards, i) for i in range(shards)]
     assert spans[0][0] == 0 and spans[-1][1] == total
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_the_runner_waits_for_an_input_copied_late_and_gives_up_with_42(batch):
+    late = _shard(batch, 0, 1, wait=False)
+    time.sleep(1.5)
+    ids = _input(batch / "in.jsonl", 3)
+    _, err = late.communicate(timeout=30)
+    assert late.returncode == 0 and "waiting for the input" in err
+    assert [r["custom_id"] for r in _results(batch)] == ids
+    (batch / "in.jsonl").unlink()
+    cmd = [sys.executable, str(RUNNER), "shard", "--input", str(batch / "in.jsonl"), "--output", str(batch / "o2"),
+           "--shards", "1", "--index", "0", "--input-wait", "0", "--", sys.executable, str(batch / "fake_batch.py")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert res.returncode == EXIT_BAD_INPUT and "is not there after 0 s" in res.stderr

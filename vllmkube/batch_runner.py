@@ -194,6 +194,19 @@ def merge(out, shards, quiet=False):
     return 0
 
 
+def wait_for_input(path, seconds):
+    """The input may be copied to the volume after the Job is applied: wait for it (a GPU waits too)."""
+    start = time.monotonic()
+    while not path.is_file():
+        waited = time.monotonic() - start
+        if waited >= seconds:
+            raise Unrecoverable(f"the input {path} is not there after {seconds:.0f} s; copy it to the data volume "
+                                "and start the Job again")
+        if int(waited) % 60 == 0:
+            log(f"waiting for the input {path}")
+        time.sleep(1)
+
+
 def shard(args, command):
     shards, index = args.shards, args.index
     if index is None:
@@ -212,6 +225,7 @@ def shard(args, command):
     except OSError as exc:
         raise Unrecoverable(f"cannot create {work}: {exc.strerror or exc} (is the data volume writable by uid "
                             f"{os.getuid()}?)") from None
+    wait_for_input(pathlib.Path(args.input), args.input_wait)
     parts = parts_of(work)
     attempt = int(parts[-1].name[5:9]) + 1 if parts else 0
     done = answered(work)
@@ -258,6 +272,7 @@ def main(argv=None):
     s.add_argument("--index", type=int, default=None, help="default: $JOB_COMPLETION_INDEX")
     s.add_argument("--feed-dir", default=None, help="where each attempt's input goes (default: the temp dir)")
     s.add_argument("--stop-after", type=float, default=10.0, help="seconds between SIGINT and SIGKILL on SIGTERM")
+    s.add_argument("--input-wait", type=float, default=1800.0, help="seconds to wait for the input to appear")
     m = sub.add_parser("merge", help="write OUT/results.jsonl once every shard has finished")
     m.add_argument("--output", required=True)
     m.add_argument("--shards", type=int, required=True)
