@@ -47,7 +47,7 @@ for n, r in enumerate(requests):
         except KeyboardInterrupt:
             out.close()
             sys.exit(130)
-    answer = {"id": "vllm-%d" % n, "custom_id": r["custom_id"], "error": None,
+    answer = {"id": "vllm-%d" % n, "custom_id": os.environ.get("FAKE_WRONG_ID") or r["custom_id"], "error": None,
               "response": {"status_code": 200, "body": {"echo": r["body"]["messages"][0]["content"]}}}
     out.write(json.dumps(answer) + "\n")
     out.flush()
@@ -217,3 +217,10 @@ def test_the_runner_waits_for_an_input_copied_late_and_gives_up_with_42(batch):
            "--shards", "1", "--index", "0", "--input-wait", "0", "--", sys.executable, str(batch / "fake_batch.py")]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert res.returncode == EXIT_BAD_INPUT and "is not there after 0 s" in res.stderr
+
+
+def test_answers_for_the_wrong_requests_are_refused_before_the_marker(batch):
+    _input(batch / "in.jsonl", 4)
+    res = _shard(batch, 0, 1, wrong_id="someone-else")
+    assert res.returncode == EXIT_BAD_INPUT and "custom_id 'someone-else' but request 0 is 'req-0'" in res.stderr
+    assert not (batch / "out" / "shard-00000-of-00001.done").exists()

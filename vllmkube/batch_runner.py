@@ -155,13 +155,16 @@ def run_child(command, stop_after):
 
 
 def write_atomic(path, chunks):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    """Write under a unique temporary name, then rename: readers never see half a file, and two
+    pods (each its own PID 1) finishing at once never share a temporary file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         for chunk in chunks:
             f.write(chunk)
         f.flush()
         os.fsync(f.fileno())
-    tmp.replace(path)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for whoever fetches them
+    os.replace(tmp, path)
 
 
 def merge(out, shards, quiet=False):
@@ -246,8 +249,8 @@ def shard(args, command):
                 log(f"{name}: vllm run-batch exited 0 with {size - len(done)} requests unanswered; retrying")
             # 42 is ours (FailIndex): any exit of the batch runner itself is retried
             return 1 if rc in (0, EXIT_BAD_INPUT) else (128 - rc if rc < 0 else rc)
-    else:
-        feed.unlink()
+        plan_feed(args.input, shards, index, done, feed)  # every answer is for its own request, in order
+    feed.unlink()
     errors = sum(1 for line, _ in done if json.loads(line).get("error") is not None)
     write_atomic(result, (line + "\n" for line, _ in done))
     info = {"index": index, "shards": shards, "first_request": first, "requests": size, "errors": errors,
