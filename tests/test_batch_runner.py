@@ -3,6 +3,7 @@ that dies after k answers, leaves a torn line, or is stopped by a reclaim's SIGT
 until it succeeds, every input line is answered exactly once, in order."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -104,7 +105,9 @@ def test_a_shard_that_dies_after_k_answers_resumes_with_the_rest(batch):
     assert _fed(batch, 0) == ids + ids[4:]  # the second attempt was fed only the rest
     assert "4 answered before, attempt 1" in second.stderr
     marker = json.loads((batch / "out" / "shard-00000-of-00001.done").read_text())
-    assert marker == {"index": 0, "shards": 1, "first_request": 0, "requests": 10, "errors": 0, "attempts": 2}
+    digest = hashlib.sha256((batch / "in.jsonl").read_bytes()).hexdigest()  # no blank lines: the same bytes
+    assert marker == {"index": 0, "shards": 1, "first_request": 0, "requests": 10, "errors": 0, "attempts": 2,
+                      "input_sha256": digest}
     assert not (batch / "out" / "shard-00000-of-00001").exists()  # parts merged, then removed
 
 
@@ -224,3 +227,17 @@ def test_answers_for_the_wrong_requests_are_refused_before_the_marker(batch):
     res = _shard(batch, 0, 1, wrong_id="someone-else")
     assert res.returncode == EXIT_BAD_INPUT and "custom_id 'someone-else' but request 0 is 'req-0'" in res.stderr
     assert not (batch / "out" / "shard-00000-of-00001.done").exists()
+
+
+def test_a_new_input_in_an_old_output_folder_is_refused_not_mixed(batch):
+    _input(batch / "in.jsonl", 6)
+    assert _shard(batch, 0, 2).returncode == 0
+    assert _shard(batch, 1, 2).returncode == 0
+    first = (batch / "out" / RESULTS).read_text()
+    text = (batch / "in.jsonl").read_text().replace("question", "query")  # same ids, other requests
+    (batch / "in.jsonl").write_text(text)
+    res = _shard(batch, 1, 2)
+    assert res.returncode == EXIT_BAD_INPUT and "holds a finished shard-00001-of-00002 for another input" in res.stderr
+    (batch / "out" / "shard-00000-of-00002.done").unlink()  # shard 0 done again for the new input ...
+    assert _shard(batch, 0, 2).returncode == 0
+    assert (batch / "out" / RESULTS).read_text() == first  # ... is not merged with shard 1's old answers

@@ -13,9 +13,9 @@ vLLM image. The resume contract (docs/batch.md):
 * Each answered line must carry the custom_id of the input line at its position; a mismatch
   means the input changed under a half-done shard (exit 42, the index fails).
 * When the shard is answered in full, its parts are merged into OUT/shard-i-of-S.jsonl and the
-  finished marker OUT/shard-i-of-S.done is written last. The shard that finds every marker
-  present writes OUT/results.jsonl: one answer per request, in input order (`merge` does the
-  same by hand and checks the markers cover the input).
+  finished marker OUT/shard-i-of-S.done (with the sha256 of the input's requests) is written
+  last. The shard that finds every marker present, all for this input, writes OUT/results.jsonl:
+  one answer per request, in input order (`merge` does the same by hand).
 
 Exit codes: 0 done; 42 retrying cannot help (bad input line, input changed, output not
 writable): the Job's podFailurePolicy fails only this index (FailIndex); anything else is
@@ -25,6 +25,7 @@ retried up to backoffLimitPerIndex; a Spot reclaim is ignored by the Job (Disrup
     python3 batch_runner.py merge --output OUT --shards S
 """
 import argparse
+import hashlib
 import json
 import os
 import pathlib
@@ -105,13 +106,22 @@ def check_request(number, line):
     return obj["custom_id"]
 
 
-def plan_feed(input_path, shards, index, done, feed):
-    """Check this shard's slice against the answers so far and write the rest to ``feed``.
-    Returns (first request, requests in the slice)."""
+def survey(input_path):
+    """(requests, sha256 of the requests): the markers record which input they answer."""
+    digest = hashlib.sha256()
+    total = 0
     try:
-        total = sum(1 for _ in request_lines(input_path))
+        for _, line in request_lines(input_path):
+            digest.update(line.encode("utf-8") + b"\n")
+            total += 1
     except OSError as exc:
         raise Unrecoverable(f"cannot read the input {input_path}: {exc.strerror or exc}") from None
+    return total, digest.hexdigest()
+
+
+def plan_feed(input_path, shards, index, done, feed, total):
+    """Check this shard's slice against the answers so far and write the rest to ``feed``.
+    Returns (first request, requests in the slice)."""
     start, end = bounds(total, shards, index)
     if len(done) > end - start:
         raise Unrecoverable(f"{len(done)} answers for a slice of {end - start} requests: the input changed")
@@ -167,19 +177,22 @@ def write_atomic(path, chunks):
     os.replace(tmp, path)
 
 
-def merge(out, shards, quiet=False):
-    """OUT/results.jsonl from every shard's file, once every finished marker is there. Returns
-    the number of missing shards (0: written)."""
+def merge(out, shards, digest=None, quiet=False):
+    """OUT/results.jsonl from every shard's file, once every finished marker is there and all of
+    them answer the same input (``digest``, when known). Returns the number of shards missing
+    (0: written)."""
     markers = []
     for i in range(shards):
         marker = out / (shard_name(i, shards) + ".done")
-        if not marker.is_file():
-            continue
-        markers.append(json.loads(marker.read_text(encoding="utf-8")))
-    missing = shards - len(markers)
+        if marker.is_file():
+            markers.append(json.loads(marker.read_text(encoding="utf-8")))
+    digest = digest or (markers[0].get("input_sha256") if markers else None)
+    stale = [m["index"] for m in markers if m.get("input_sha256") != digest]
+    missing = shards - len(markers) + len(stale)
     if missing:
         if not quiet:
-            log(f"{missing} of {shards} shards have no finished marker yet; nothing merged")
+            log(f"{shards - len(markers)} of {shards} shards have no finished marker yet"
+                + (f", shards {stale} answered another input" if stale else "") + "; nothing merged")
         return missing
     covered = 0
     for m in markers:
@@ -220,8 +233,13 @@ def shard(args, command):
     name = shard_name(index, shards)
     marker, result, work = out / f"{name}.done", out / f"{name}.jsonl", out / name
     if marker.is_file():
+        wait_for_input(pathlib.Path(args.input), args.input_wait)
+        _, digest = survey(args.input)
+        if json.loads(marker.read_text(encoding="utf-8")).get("input_sha256") != digest:
+            raise Unrecoverable(f"{out} holds a finished {name} for another input; use a new --output folder "
+                                "(or delete the old one)")
         log(f"{name} already finished")
-        merge(out, shards, quiet=True)
+        merge(out, shards, digest, quiet=True)
         return 0
     try:
         work.mkdir(parents=True, exist_ok=True)
@@ -233,7 +251,8 @@ def shard(args, command):
     attempt = int(parts[-1].name[5:9]) + 1 if parts else 0
     done = answered(work)
     feed = pathlib.Path(args.feed_dir or tempfile.gettempdir()) / f"{name}.feed-{attempt:04d}.jsonl"
-    first, size = plan_feed(args.input, shards, index, done, feed)
+    total, digest = survey(args.input)
+    first, size = plan_feed(args.input, shards, index, done, feed, total)
     log(f"{name}: requests {first}..{first + size - 1} of {args.input}, {len(done)} answered before, "
         f"attempt {attempt}")
     if len(done) < size:
@@ -249,16 +268,16 @@ def shard(args, command):
                 log(f"{name}: vllm run-batch exited 0 with {size - len(done)} requests unanswered; retrying")
             # 42 is ours (FailIndex): any exit of the batch runner itself is retried
             return 1 if rc in (0, EXIT_BAD_INPUT) else (128 - rc if rc < 0 else rc)
-        plan_feed(args.input, shards, index, done, feed)  # every answer is for its own request, in order
+        plan_feed(args.input, shards, index, done, feed, total)  # every answer is for its own request, in order
     feed.unlink()
     errors = sum(1 for line, _ in done if json.loads(line).get("error") is not None)
     write_atomic(result, (line + "\n" for line, _ in done))
     info = {"index": index, "shards": shards, "first_request": first, "requests": size, "errors": errors,
-            "attempts": attempt + 1}
+            "attempts": attempt + 1, "input_sha256": digest}
     write_atomic(marker, [json.dumps(info, sort_keys=True) + "\n"])
     shutil.rmtree(work)  # the marker is written: the parts are in the shard's file
     log(f"{name} finished: {size} answers ({errors} error responses) in {result}")
-    merge(out, shards, quiet=True)
+    merge(out, shards, digest, quiet=True)
     return 0
 
 
