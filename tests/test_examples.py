@@ -9,7 +9,9 @@ from k8s_validate import is_core, plain, validate_core, validate_crd
 from vllmkube.yamlio import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(p.parent for p in (ROOT / "examples").glob("*/vllmkube.yaml"))
+SERVING = sorted(p.parent for p in (ROOT / "examples").glob("*/vllmkube.yaml"))
+BATCH = sorted(p.parent for p in (ROOT / "examples").glob("*/batch.yaml"))  # `vllmkube batch -f batch.yaml`
+EXAMPLES = sorted(SERVING + BATCH)
 
 
 def _regen():
@@ -20,7 +22,18 @@ def _regen():
 
 
 def test_there_are_at_least_four_examples():
-    assert len(EXAMPLES) >= 4
+    assert len(SERVING) >= 4 and len(BATCH) >= 1
+
+
+def test_regenerate_finds_every_example():
+    assert _regen().examples() == EXAMPLES
+
+
+@pytest.mark.parametrize("folder", BATCH, ids=lambda p: p.name)
+def test_batch_example_estimate_matches_golden(folder):
+    golden = folder / "estimate.txt"
+    assert golden.is_file(), f"missing {golden}: run python examples/regenerate.py"
+    assert _regen().render_batch(folder)[1] == golden.read_text(), "drifted: run python examples/regenerate.py and review"
 
 
 @pytest.mark.parametrize("folder", EXAMPLES, ids=lambda p: p.name)
@@ -37,7 +50,7 @@ def test_example_core_kinds_validate_strictly(folder):
     assert not errors, errors
 
 
-@pytest.mark.parametrize("folder", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("folder", SERVING, ids=lambda p: p.name)
 def test_example_custom_resources_validate(folder, shared_dir):
     docs = [plain(d) for d in load_all((folder / "rendered.yaml").read_text())]
     crds = [d for d in docs if not is_core(d)]

@@ -39,6 +39,7 @@ def _root(
 COMMAND_MODULES = {
     "size": "size_cmd", "render": "render_cmd", "lint": "lint_cmd", "simulate": "simulate_cmd",
     "gpus": "catalog_cmds", "models": "catalog_cmds", "init": "config_cmds", "schema": "config_cmds",
+    "batch": "batch_cmd",
 }
 
 

@@ -34,6 +34,17 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class Volume:
+    """A volume a target adds to the pod (issue 13, batch: the data PVC and the runner's ConfigMap)."""
+
+    name: str
+    mount_path: str
+    claim: str | None = None  # a PersistentVolumeClaim, or
+    config_map: str | None = None  # a ConfigMap
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class PodTemplate:
     labels: dict[str, str]
     service_account: str
@@ -56,6 +67,10 @@ class PodTemplate:
     placement: Placement
     claim_name: str  # the model cache PVC, mounted read-only
     wait_for: str | None  # the download marker an init container waits for (None: no downloader)
+    # issue 13 (batch Job): a pod that runs to completion, serves nothing, mounts more volumes
+    restart_policy: str | None = None  # None: the workload's default; Never for an Indexed Job
+    serves_http: bool = True  # False: no port, probes or preStop (vllm run-batch)
+    volumes: tuple[Volume, ...] = ()
 
 
 def probe_budget_s(weights_gib: float, load_rate: float) -> int:
