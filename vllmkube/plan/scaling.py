@@ -74,6 +74,12 @@ class Scaling:
     push: PushTrigger | None = None  # issue 12: the KEDA HTTP add-on's trigger (plan/front.py), wakes it from zero
 
 
+def zero_cooldown_s(scale_down_window_s: int, startup_budget_s: int) -> int:
+    """Idle seconds before the last replica goes: at least as long as a cold start costs (renting beats
+    buying until the rent equals the price), the scale-down window, and 5 minutes. simulate uses it too."""
+    return max(300, scale_down_window_s, startup_budget_s)
+
+
 def queue_threshold(spec: RenderSpec, serving: ServingPlan | None = None) -> float:
     """Waiting requests per replica that justify another replica: the user's, else what keeps
     TTFT p99 within the SLO (serving plan), else a default."""
@@ -144,10 +150,8 @@ def build(spec: RenderSpec, v: VllmVersion, identity: Identity, startup_budget_s
     return Scaling(
         min_replicas=min_replicas, max_replicas=max_replicas, autoscaled="autoscaling" in identity.components,
         max_surge=1 if surge else 0, max_unavailable=0 if surge else 1,
-        # Idle as long as a cold start costs before dropping the last replica (renting beats buying
-        # until the rent equals the price): the cooldown is at least the startup budget.
         idle_replicas=0 if zero else None,
-        cooldown_s=max(300, spec.scale_down_window_s, startup_budget_s) if zero else None,
+        cooldown_s=zero_cooldown_s(spec.scale_down_window_s, startup_budget_s) if zero else None,
         initial_cooldown_s=startup_budget_s if zero else None,
         polling_s=POLLING_S, scale_down_window_s=spec.scale_down_window_s, scale_down_policy=SCALE_DOWN_POLICY,
         scale_up_policies=list(SCALE_UP_POLICIES), triggers=trig,
