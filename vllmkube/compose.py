@@ -48,7 +48,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         f" = {gpus} GPU(s) per replica, {sizing.quantization or '16-bit'} weights",
         f"max_model_len {sizing.max_model_len}, KV cache {sizing.kv_cache_gib_per_gpu} GiB/GPU = "
         f"{sizing.kv_cache_tokens} tokens, max concurrency {sizing.max_concurrency}x",
-        f"vLLM {v}, replicas {spec.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
+        f"vLLM {v}, replicas {scale.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
     ]
     warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings,
                 *traffic.warnings]
