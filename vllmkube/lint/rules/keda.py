@@ -9,14 +9,12 @@
 """
 from __future__ import annotations
 
+from ...metrics import ROUTER_METRICS  # exist at zero replicas: a router, not an engine, exports them
 from ..bundle import Bundle
 from ..documents import Document, as_list, dig
 from ..promqlshape import PromQLError, form, metric_name, parse, selectors, single_series
 
 SCOPE_LABELS = ("namespace", "model_name")
-# vllm:-named metrics that something in front of the engines exports, so they exist at zero replicas:
-# the production-stack router counts the requests it receives (vllm-project/production-stack).
-ROUTER_METRICS = frozenset({"vllm:num_incoming_requests_total"})
 
 
 def prometheus_triggers(so: Document):
