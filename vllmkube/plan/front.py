@@ -148,10 +148,17 @@ def build(spec: RenderSpec, identity: Identity, sizing: SizingPlan, startup_budg
     chosen = kind(spec)
     gen = generation_s(spec, sizing)
     cold = cold_start_s(startup_budget_s)
-    if chosen != "inference-pool":
-        for name, value in (("--gateway", spec.gateway), ("--inference-objective-priority", spec.inference_objective_priority)):
-            if value is not None:
-                raise InputError(name, "only applies to --router inference-pool", "add --router inference-pool or drop it")
+    given = spec.model_fields_set
+    only = {"keda-http": ("keda_http_api", "keda_namespace"),
+            "inference-pool": ("gateway", "inference_objective_priority", "inference_objective_api", "epp_image")}
+    for front, fields in only.items():
+        for f in fields:
+            if chosen != front and f in given and getattr(spec, f) is not None:
+                where = "--scale-to-zero (without --activation-query)" if front == "keda-http" else "--router inference-pool"
+                raise InputError("--" + f.replace("_", "-"), f"only applies to {where}", "add it or drop this option")
+    if chosen == "service" and spec.host:
+        raise InputError("--host", "only applies to the KEDA HTTP add-on (--scale-to-zero) or --router inference-pool",
+                         "add one of them or drop --host")
     if chosen == "keda-http":
         return _keda_http(spec, identity, sizing, gen, cold)
     if chosen == "inference-pool":
