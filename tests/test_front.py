@@ -3,6 +3,8 @@ Gateway API Inference Extension's InferencePool. Renders validate strictly again
 the pool's selector is evaluated against every rendered pod template."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from clirun import run as cli
 from k8s_validate import is_core, plain, validate_core, validate_crd
@@ -68,8 +70,19 @@ def test_scale_to_zero_renders_the_addon_route_and_one_scaledobject(api):
 
 
 def seconds(text: str) -> int:
-    assert text.endswith("s")
-    return int(text[:-1])
+    """A Go duration (1h2m5s) in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    assert parts and text, text
+    h, m, s = (int(x or 0) for x in parts.groups())
+    return 3600 * h + 60 * m + s
+
+
+def test_durations_are_go_durations_the_gateway_api_accepts():
+    from vllmkube.plan.front import seconds as duration
+
+    assert [duration(s) for s in (0, 45, 60, 405, 3600, 3725, 150000)] == [
+        "0s", "45s", "1m", "6m45s", "1h", "1h2m5s", "41h40m"]
+    assert all(re.fullmatch(r"([0-9]{1,5}(h|m|s|ms)){1,4}", duration(s)) for s in (1, 99999, 10**6))
 
 
 def test_timeouts_follow_the_cold_start_and_the_output_length():

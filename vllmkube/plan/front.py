@@ -121,7 +121,11 @@ class Front:
 
 
 def seconds(s: int) -> str:
-    return f"{s}s"
+    """A Go duration, 1h2m5s: what metav1.Duration parses, and within the Gateway API's pattern
+    (at most 5 digits per unit) for any context length."""
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec or not (h or m) else "")
 
 
 def generation_s(spec: RenderSpec, sizing: SizingPlan) -> int:
