@@ -45,7 +45,7 @@ GENERATION_MARGIN = 1.5
 # ghcr.io/llm-d/llm-d-router-endpoint-picker:<tag>, .github/ISSUE_TEMPLATE/new-release.md).
 EPP_IMAGE = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"
 EPP_GRPC_PORT, EPP_HEALTH_PORT, EPP_METRICS_PORT = 9002, 9003, 9090
-EPP_CONFIG_KEY = "endpoint-picker.yaml"
+EPP_CONFIG_KEY, EPP_CONFIG_DIR = "endpoint-picker.yaml", "/config"
 POOL_GROUP = "inference.networking.k8s.io"
 # Header a client sets to pick an InferenceObjective (llm-d-router pkg/epp/metadata/consts.go;
 # x-gateway-inference-objective is the deprecated alias).
@@ -89,6 +89,8 @@ class Epp:
     metrics_port: int
     config_key: str
     config: str  # EndpointPickerConfig (YAML) for the ConfigMap
+    config_dir: str  # where the ConfigMap is mounted
+    config_path: str  # --config-file
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,8 @@ def _pool(spec: RenderSpec, identity: Identity, gen: int, cold: int) -> Front:
     epp = Epp(name=epp_name, labels=naming.labels(identity.release, "endpoint-picker", version),
               selector=naming.selector(identity.release, "endpoint-picker"), image=_epp_image(spec),
               grpc_port=EPP_GRPC_PORT, health_port=EPP_HEALTH_PORT, metrics_port=EPP_METRICS_PORT,
-              config_key=EPP_CONFIG_KEY, config=EPP_CONFIG)
+              config_key=EPP_CONFIG_KEY, config=EPP_CONFIG, config_dir=EPP_CONFIG_DIR,
+              config_path=f"{EPP_CONFIG_DIR}/{EPP_CONFIG_KEY}")
     objective = None
     if spec.inference_objective_priority is not None:
         objective = (spec.inference_objective_api, identity.release, spec.inference_objective_priority)
