@@ -291,3 +291,16 @@ def test_the_strict_check_catches_a_broken_route(shared_dir):
     route = one(docs, "InterceptorRoute")
     route["spec"]["scalingMetric"] = {"concurrency": {"target": 5}}
     assert strict_errors([route], shared_dir / "schemas")
+
+
+def test_each_servicemonitor_scrapes_its_own_service():
+    _, docs = render(**POOL)
+    services = [d for d in docs if d["kind"] == "Service"]
+    for monitor, service in (("chat", "chat"), ("chat-epp", "chat-epp")):
+        sm = one(docs, "ServiceMonitor", monitor)["spec"]
+        chosen = [s["metadata"]["name"] for s in services if selects(sm["selector"], s["metadata"]["labels"])]
+        assert chosen == [service]
+        ports = [p["name"] for p in one(docs, "Service", service)["spec"]["ports"]]
+        assert sm["endpoints"][0]["port"] in ports
+    _, docs = render(**POOL, without=["monitor"])
+    assert not [d for d in docs if d["kind"] == "ServiceMonitor"]

@@ -91,6 +91,7 @@ class Epp:
     config: str  # EndpointPickerConfig (YAML) for the ConfigMap
     config_dir: str  # where the ConfigMap is mounted
     config_path: str  # --config-file
+    monitor_labels: dict[str, str]  # its ServiceMonitor's: kube-prometheus-stack selects on `release`
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,9 @@ def _pool(spec: RenderSpec, identity: Identity, gen: int, cold: int) -> Front:
               selector=naming.selector(identity.release, "endpoint-picker"), image=_epp_image(spec),
               grpc_port=EPP_GRPC_PORT, health_port=EPP_HEALTH_PORT, metrics_port=EPP_METRICS_PORT,
               config_key=EPP_CONFIG_KEY, config=EPP_CONFIG, config_dir=EPP_CONFIG_DIR,
-              config_path=f"{EPP_CONFIG_DIR}/{EPP_CONFIG_KEY}")
+              config_path=f"{EPP_CONFIG_DIR}/{EPP_CONFIG_KEY}",
+              monitor_labels=dict(naming.labels(identity.release, "endpoint-picker", version),
+                                  release=spec.prometheus_release))
     objective = None
     if spec.inference_objective_priority is not None:
         objective = (spec.inference_objective_api, identity.release, spec.inference_objective_priority)
@@ -228,6 +231,8 @@ def _pool(spec: RenderSpec, identity: Identity, gen: int, cold: int) -> Front:
                 request_timeout=seconds(gen), objective=objective)
     templates = ("epp-serviceaccount", "epp-role", "epp-rolebinding", "epp-configmap", "epp-deployment", "epp-service",
                  "inferencepool", "httproute") + (("inferenceobjective",) if objective else ())
+    if "monitor" in identity.components:  # the picker's own metrics (scheduling latency, pool state)
+        templates += ("epp-servicemonitor",)
     # The gateway's proxy sends requests straight to the pod the picker chose.
     allow = sorted({gw_ns} - {None, identity.namespace} - set(identity.allow_from_namespaces)) if gw_ns else []
     warnings = []
