@@ -78,7 +78,7 @@ def seconds(text: str) -> int:
 
 
 def test_durations_are_go_durations_the_gateway_api_accepts():
-    from vllmkube.plan.front import seconds as duration
+    from vllmkube.plan.front import duration
 
     assert [duration(s) for s in (0, 45, 60, 405, 3600, 3725, 150000)] == [
         "0s", "45s", "1m", "6m45s", "1h", "1h2m5s", "41h40m"]

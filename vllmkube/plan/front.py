@@ -123,7 +123,7 @@ class Front:
     warnings: list[str] = field(default_factory=list)
 
 
-def seconds(s: int) -> str:
+def duration(s: int) -> str:
     """A Go duration, 1h2m5s: what metav1.Duration parses, and within the Gateway API's pattern
     (at most 5 digits per unit) for any context length."""
     h, rest = divmod(s, 3600)
@@ -186,8 +186,8 @@ def _keda_http(spec: RenderSpec, identity: Identity, sizing: SizingPlan, gen: in
     name = identity.names["service"]
     http = HttpAddon(
         api=spec.keda_http_api, name=name, host=spec.host, path_prefix=API_PREFIX, service=identity.names["service"],
-        port=HTTP_PORT, concurrency_target=sizing.max_num_seqs, readiness=seconds(cold), response_header=seconds(gen),
-        request=seconds(cold + gen), interceptor=f"{INTERCEPTOR_SERVICE}.{ns}:{INTERCEPTOR_PORT}",
+        port=HTTP_PORT, concurrency_target=sizing.max_num_seqs, readiness=duration(cold), response_header=duration(gen),
+        request=duration(cold + gen), interceptor=f"{INTERCEPTOR_SERVICE}.{ns}:{INTERCEPTOR_PORT}",
     )
     key = "interceptorRoute" if spec.keda_http_api == "v1beta1" else "httpScaledObject"
     push = PushTrigger("http-requests", f"{SCALER_SERVICE}.{ns}:{SCALER_PORT}", key, name)
@@ -228,7 +228,7 @@ def _pool(spec: RenderSpec, identity: Identity, gen: int, cold: int) -> Front:
         objective = (spec.inference_objective_api, identity.release, spec.inference_objective_priority)
     pool = Pool(name=identity.release, selector=dict(identity.selector), target_port=HTTP_PORT, group=POOL_GROUP, epp=epp,
                 gateway_name=gw_name, gateway_namespace=gw_ns, host=spec.host, path_prefix=API_PREFIX,
-                request_timeout=seconds(gen), objective=objective)
+                request_timeout=duration(gen), objective=objective)
     templates = ("epp-serviceaccount", "epp-role", "epp-rolebinding", "epp-configmap", "epp-deployment", "epp-service",
                  "inferencepool", "httproute") + (("inferenceobjective",) if objective else ())
     if "monitor" in identity.components:  # the picker's own metrics (scheduling latency, pool state)
