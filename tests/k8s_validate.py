@@ -9,7 +9,7 @@ import json
 import warnings
 from pathlib import Path
 
-CORE_GROUPS = ("", "apps", "batch", "policy", "networking.k8s.io")
+CORE_GROUPS = ("", "apps", "batch", "policy", "networking.k8s.io", "rbac.authorization.k8s.io")
 K8S_VERSION = "1.31.0"
 
 

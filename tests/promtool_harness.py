@@ -64,6 +64,8 @@ def scaler_triggers(docs: dict[str, list[dict]]) -> list[ScalerTrigger]:
     (so,) = docs["ScaledObject"]
     out = []
     for t in so["spec"]["triggers"]:
+        if t.get("type") != "prometheus":  # e.g. the KEDA HTTP add-on's external-push: no query to evaluate
+            continue
         md = t["metadata"]
         act = md.get("activationThreshold")
         out.append(ScalerTrigger(t.get("name", ""), md["query"], float(md["threshold"]),

@@ -81,10 +81,11 @@ def test_trigger_authentication_is_optional():
         assert t["metadata"]["authModes"] == "bearer"
 
 
-def test_scale_to_zero_needs_an_activation_query():
-    with pytest.raises(InputError, match="activation-query") as err:
+def test_scale_to_zero_needs_something_that_sees_requests_at_zero():
+    """Without a host for the KEDA HTTP add-on (plan/front.py) or a gateway query nothing could wake it."""
+    with pytest.raises(InputError, match="--host") as err:
         render(**BASE, scale_to_zero=True)
-    assert "no vLLM pod exports metrics" in str(err.value)
+    assert "--activation-query" in str(err.value)
     with pytest.raises(InputError, match="--activation-query"):
         render(**BASE, activation_query=GATEWAY)
 

@@ -119,7 +119,7 @@ PARTS = {m for m in MODULES if m == "vllmkube.plan" or m.startswith("vllmkube.pl
 def test_there_are_targets_and_parts():
     assert "vllmkube.targets.deployment" in TARGETS
     assert {"vllmkube.plan.identity", "vllmkube.plan.pod", "vllmkube.plan.cache", "vllmkube.plan.scaling",
-            "vllmkube.plan.monitoring", "vllmkube.plan.engine"} <= PARTS
+            "vllmkube.plan.monitoring", "vllmkube.plan.engine", "vllmkube.plan.front"} <= PARTS
 
 
 def test_targets_import_no_other_target():

@@ -33,6 +33,9 @@ MATRIX = [
     dict(model="gemma-3-27b", gpu="h100-80gb", without=["downloader"], served_model_name="gemma"),
     dict(model="deepseek-r1-distill-qwen-32b", gpu="a100-40gb", vllm_version="0.9.2"),
     dict(model="llama-3.1-8b", gpu="l4", scale_to_zero=True, activation_query=GATEWAY),
+    dict(model="llama-3.1-8b", gpu="l4", scale_to_zero=True, host="llm.example.com"),  # KEDA HTTP add-on
+    dict(model="llama-3.1-8b", gpu="l4", scale_to_zero=True, host="llm.example.com", keda_http_api="v1alpha1"),
+    dict(model="qwen2.5-32b", gpu="h100-80gb", router="inference-pool", gateway="gw/inference", inference_objective_priority=1),
     dict(model="llama-3.1-8b", gpu="h100-80gb", rps=30, slo_ttft_p99="1s", slo_itl_p99="40ms"),  # serving plan
     dict(model="llama-3.3-70b", gpu="h100-80gb", vllm_version="0.10.2", rps=5, input_len=4000, output_len=500),
 ]

@@ -111,3 +111,32 @@ data:
     findings = [f for f in lint_text(deploy + dashboard, options=LintOptions(schema=False)).findings
                 if f.rule == "metric-not-exported"]
     assert [(f.path, f.fix) for f in findings] == [('data["llm.json"]', "use vllm:kv_cache_usage_perc")]
+
+
+# issue 12: what can wake a ScaledObject at zero replicas
+_ZERO_SO = """apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: m, namespace: ai}
+spec:
+  scaleTargetRef: {name: m}
+  minReplicaCount: 0
+  triggers:
+%s    - type: prometheus
+      metadata: {serverAddress: "http://p:9090", threshold: "5", query: 'sum(vllm:num_requests_waiting{namespace="ai",model_name="m"})'}
+"""
+_PUSH = """    - type: external-push
+      metadata: {scalerAddress: "keda-add-ons-http-external-scaler.keda:9090", interceptorRoute: m}
+"""
+_ROUTER = """    - type: prometheus
+      metadata: {serverAddress: "http://p:9090", threshold: "1", query: 'sum(rate(vllm:num_incoming_requests_total{model="m"}[1m]))'}
+"""
+_ENGINE = """    - type: prometheus
+      metadata: {serverAddress: "http://p:9090", threshold: "1", query: 'sum(rate(vllm:request_success_total{namespace="ai",model_name="m"}[1m]))'}
+"""
+
+
+def test_scale_to_zero_on_engine_metrics_alone_is_flagged_and_a_push_or_router_trigger_is_not():
+    assert "keda-scale-to-zero-vllm-metrics" in _rules(_ZERO_SO % "")
+    assert "keda-scale-to-zero-vllm-metrics" in _rules(_ZERO_SO % _ENGINE)  # another engine metric: still zero at zero
+    assert "keda-scale-to-zero-vllm-metrics" not in _rules(_ZERO_SO % _PUSH)  # the HTTP add-on sees requests at zero
+    assert "keda-scale-to-zero-vllm-metrics" not in _rules(_ZERO_SO % _ROUTER)  # the router exports it without engines

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
-from .plan import Parts, Plan, cache, engine, identity, monitoring, pod, scaling
+from .plan import Parts, Plan, cache, engine, front, identity, monitoring, pod, scaling
 from .sizing import SizingPlan
 from .spec import RenderSpec
 from .targets import TARGETS
@@ -39,7 +39,8 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     model_cache = cache.build(spec, ident, sizing)
     args = engine.serve_args(spec, model, sizing, v, ident.served_model_name, model_cache.model_path)
     pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
-    scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving)
+    traffic = front.build(spec, ident, sizing, pod_template.startup_budget_s)  # issue 12: what sits in front
+    scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving, push=traffic.push)
     workload = chosen.build(Parts(spec, model, gpu, sizing, v, ident, pod_template, model_cache, scale))
     gpus = pod_template.gpus
     header = [
@@ -47,9 +48,10 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         f" = {gpus} GPU(s) per replica, {sizing.quantization or '16-bit'} weights",
         f"max_model_len {sizing.max_model_len}, KV cache {sizing.kv_cache_gib_per_gpu} GiB/GPU = "
         f"{sizing.kv_cache_tokens} tokens, max concurrency {sizing.max_concurrency}x",
-        f"vLLM {v}, replicas {spec.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
+        f"vLLM {v}, replicas {scale.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
     ]
-    warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings]
+    warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings,
+                *traffic.warnings]
     return Plan(identity=ident, pod=pod_template, cache=model_cache, scaling=scale,
                 monitoring=monitoring.build(spec, v, ident, pod_template, scale), target=workload,
-                sizing=sizing, header=header, warnings=warnings)
+                sizing=sizing, header=header, warnings=warnings, front=traffic)

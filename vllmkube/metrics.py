@@ -112,3 +112,9 @@ def replacement(metric: str, v: VllmVersion) -> str | None:
             except KeyError:
                 return None
     return None
+
+
+# issue 12: vllm:-named metrics that a router in front of the engines exports, so they exist while no
+# engine pod runs (a trigger on them can wake a service scaled to zero): the production-stack router
+# counts the requests it receives (vllm-project/production-stack, router metrics).
+ROUTER_METRICS = frozenset({"vllm:num_incoming_requests_total"})

@@ -18,6 +18,7 @@ from .plan.cache import MODEL_MOUNT
 from .plan.engine import HTTP_PORT
 
 TARGET = ("", "target")  # where the target's own documents go (Plan.target.templates)
+FRONT = ("", "front")  # issue 12: what sits in front of the pods (Plan.front.templates); before the ScaledObject
 # (template, component that switches it). The order is the apply order.
 ORDER: tuple[tuple[str, str], ...] = (
     ("namespace", "namespace"),
@@ -26,6 +27,7 @@ ORDER: tuple[tuple[str, str], ...] = (
     ("job", "downloader"),
     ("service", "service"),
     TARGET,
+    FRONT,
     ("triggerauthentication", "triggerauth"),
     ("scaledobject", "autoscaling"),
     ("servicemonitor", "monitor"),
@@ -94,6 +96,8 @@ def templates(p: Plan) -> list[str]:
     for template, component in ORDER:
         if (template, component) == TARGET:
             out += p.target.templates
+        elif (template, component) == FRONT:
+            out += p.front.templates if p.front else ()
         elif component in p.identity.components and (component != "monitor" or template == p.monitoring.kind):
             out.append(template)
     return out
@@ -104,7 +108,7 @@ def context(p: Plan) -> dict[str, Any]:
     scaling.min_replicas, identity.names.pvc."""
     return {"identity": p.identity, "pod": p.pod, "cache": p.cache, "scaling": p.scaling,
             "monitoring": p.monitoring, "target": p.target, "http_port": HTTP_PORT, "model_mount": MODEL_MOUNT,
-            "download_script": _download_script()}
+            "download_script": _download_script(), "front": p.front}
 
 
 def render_documents(p: Plan) -> list[Document]:

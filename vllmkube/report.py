@@ -236,6 +236,7 @@ def emit_simulation(run: "Run", output: str) -> None:
                              "requests_over_slo_share": round(r.violating_share, 4), "gpu_hours": round(r.gpu_hours, 3),
                              "peak_replicas": r.peak_replicas, "first_scale_up_s": r.first_scale_up_s,
                              "first_ready_s": r.first_ready_s, "max_queue": round(r.max_queue, 1),
+                             "first_wake_s": r.first_wake_s, "wakes": [list(w) for w in r.wakes], "sleeps": r.sleeps,
                              "curve_columns": ["t_s", "rps", "replicas", "ready", "slo_violated"], "curve": curve})
         _write({"schema_version": SCHEMA_VERSION, "model": run.model, "gpu": run.gpu, "traffic": run.traffic.label,
                 "cold_start_s": run.cold_start_s, "min_replicas": run.min_replicas, "max_replicas": run.max_replicas,
@@ -261,5 +262,13 @@ def emit_simulation(run: "Run", output: str) -> None:
                   str(r.peak_replicas), "-" if r.first_scale_up_s is None else f"{r.first_scale_up_s}s",
                   "-" if r.first_ready_s is None else f"{r.first_ready_s}s", f"{r.max_queue:,.0f}")
     c.print(t)
+    if run.zero:  # issue 12: what the first request after idle waits
+        c.print(f"  scale to zero: cooldown {run.zero.cooldown_s}s; the first request after idle waits for a replica")
+        for r in run.results:
+            if r.replicas and min(r.replicas) > 0:
+                c.print(f"    {r.policy}: never at zero")
+                continue
+            waits = ", ".join(f"{b - a}s (request at {a}s)" for a, b in r.wakes) or "-"
+            c.print(f"    {r.policy}: waits {waits}; back to zero at {', '.join(f'{t}s' for t in r.sleeps) or '-'}")
     for line in chart(run.results):
         c.print(line)

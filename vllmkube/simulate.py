@@ -16,6 +16,13 @@ plan.pod.probe_budget_s). Policies compared:
 
 A second is "in violation" when the TTFT p99 estimate (no-queue p99 + queue / service rate)
 or the ITL p99 of the batch exceeds the SLO.
+
+Scale to zero (``--scale-to-zero``, issue 12): KEDA, not the HPA, moves 0 <-> 1. At zero the KEDA
+HTTP add-on's interceptor holds arriving requests; its scaler pushes "active" within a second
+(``KEDA_HTTP_SCALER_STREAM_INTERVAL_MS`` 200), KEDA sets one replica, which serves after the cold
+start: that wait is what the first request sees. Once nothing waits or runs for the cooldown
+(plan.scaling.zero_cooldown_s, as rendered) KEDA drops the last replica. A CPU HPA cannot scale to
+zero and stays at one.
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import performance
-from .plan.scaling import POLLING_S, SCALE_DOWN_POLICY, SCALE_UP_POLICIES
+from .plan.scaling import POLLING_S, SCALE_DOWN_POLICY, SCALE_UP_POLICIES, zero_cooldown_s
 from .errors import InputError
 from .serving import DEFAULT_SLO_ITL_S, DEFAULT_SLO_TTFT_S, ServingPlan
 
@@ -32,6 +39,16 @@ BLOG_QUEUE_THRESHOLD = 10
 TOLERANCE = 0.1
 SCRAPE_S = 15
 RATE_WINDOW_S = 60  # rate(...[1m])
+PUSH_DETECT_S = 1  # the add-on's scaler streams IsActive every 200 ms; KEDA acts on it at once
+IDLE_EPS = 0.01  # requests: the fluid model drains a batch geometrically, never to exactly 0
+
+
+@dataclass(frozen=True)
+class ZeroScaling:
+    """KEDA's 0 <-> 1 for a ScaledObject with minReplicaCount 0 (what render writes with --scale-to-zero)."""
+
+    cooldown_s: int  # cooldownPeriod: idle seconds before the last replica goes
+    detect_s: int = PUSH_DETECT_S  # from the first held request to KEDA asking for a replica
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,12 @@ def step(low: float, high: float, at_s: int, duration_s: int) -> Traffic:
     return Traffic(f"step {low:g} -> {high:g} req/s at {at_s}s", tuple(low if t < at_s else high for t in range(duration_s)))
 
 
+def pulse(rps: float, at_s: int, length_s: int, duration_s: int) -> Traffic:
+    """Nothing, then ``rps`` for ``length_s`` seconds from ``at_s``, then nothing: a service that idles."""
+    return Traffic(f"pulse {rps:g} req/s at {at_s}s for {length_s}s",
+                   tuple(rps if at_s <= t < at_s + length_s else 0.0 for t in range(duration_s)))
+
+
 def diurnal(low: float, high: float, period_s: int, duration_s: int) -> Traffic:
     """Cosine between low (at t=0) and high (at half the period)."""
     mid, amp = (high + low) / 2, (high - low) / 2
@@ -117,7 +140,7 @@ def from_csv(text: str, cost) -> Traffic:
 
 
 def parse_traffic(text: str, duration_s: int, read_file=None, cost=None) -> Traffic:
-    """constant:RPS | step:FROM:TO[:AT_S] | diurnal:MIN:MAX[:PERIOD_S] | csv:PATH"""
+    """constant:RPS | step:FROM:TO[:AT_S] | pulse:RPS:AT_S[:LEN_S] | diurnal:MIN:MAX[:PERIOD_S] | csv:PATH"""
     kind, _, rest = text.partition(":")
     args = rest.split(":") if rest else []
     try:
@@ -126,6 +149,9 @@ def parse_traffic(text: str, duration_s: int, read_file=None, cost=None) -> Traf
         if kind == "step" and len(args) in (2, 3):
             at = int(float(args[2])) if len(args) == 3 else duration_s // 4
             return step(float(args[0]), float(args[1]), at, duration_s)
+        if kind == "pulse" and len(args) in (2, 3):
+            at = int(float(args[1]))
+            return pulse(float(args[0]), at, int(float(args[2])) if len(args) == 3 else duration_s // 4, duration_s)
         if kind == "diurnal" and len(args) in (2, 3):
             period = int(float(args[2])) if len(args) == 3 else duration_s
             return diurnal(float(args[0]), float(args[1]), period, duration_s)
@@ -135,7 +161,7 @@ def parse_traffic(text: str, duration_s: int, read_file=None, cost=None) -> Traf
         if kind == "csv" and rest and read_file is not None:
             return from_csv(read_file(rest), cost or (lambda i, o: 1.0))
     raise InputError("--traffic", f"cannot read {text!r}",
-                     "use constant:RPS, step:FROM:TO[:AT_S], diurnal:MIN:MAX[:PERIOD_S] or csv:PATH")
+                     "use constant:RPS, step:FROM:TO[:AT_S], pulse:RPS:AT_S[:LEN_S], diurnal:MIN:MAX[:PERIOD_S] or csv:PATH")
 
 
 @dataclass
@@ -149,6 +175,8 @@ class Result:
     first_scale_up_s: int | None  # first time the HPA asked for more replicas
     first_ready_s: int | None  # first time an added replica became ready
     max_queue: float
+    wakes: list[tuple[int, int]] = field(default_factory=list)  # scale to zero: (first held request, first ready) per wake
+    sleeps: list[int] = field(default_factory=list)  # scale to zero: when the last replica went
     replicas: list[int] = field(default_factory=list)  # spec replicas each second
     ready: list[int] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
@@ -157,6 +185,11 @@ class Result:
     @property
     def violation_minutes(self) -> float:
         return self.violation_s / 60
+
+    @property
+    def first_wake_s(self) -> int | None:
+        """How long the first request after idle waited for a replica: detection plus cold start."""
+        return self.wakes[0][1] - self.wakes[0][0] if self.wakes else None
 
     @property
     def violating_share(self) -> float:
@@ -243,12 +276,18 @@ class _Hpa:
 
 
 def run(model: ReplicaModel, traffic: Traffic, policy: Policy, slo_ttft_s: float | None, slo_itl_s: float | None,
-        min_replicas: int = 1, max_replicas: int = 4, behavior: Behavior | None = None) -> Result:
+        min_replicas: int = 1, max_replicas: int = 4, behavior: Behavior | None = None,
+        zero: ZeroScaling | None = None) -> Result:
+    """``zero``: KEDA may scale to zero (idle at start); policies without triggers (cpu) cannot."""
     b = behavior or Behavior()
     slo_ttft = slo_ttft_s if slo_ttft_s is not None else DEFAULT_SLO_TTFT_S
     slo_itl = slo_itl_s if slo_itl_s is not None else DEFAULT_SLO_ITL_S
+    zero = zero if policy.triggers else None
     hpa = _Hpa(b, min_replicas, max_replicas)
-    pods: list[int] = [0] * min_replicas  # ready-at times; the initial replicas are warm
+    pods: list[int] = [] if zero else [0] * min_replicas  # ready-at times; the initial replicas are warm
+    held_since: int | None = None  # scale to zero: first request the interceptor holds at zero replicas
+    waking: int | None = None  # ... and its arrival, until the first replica is ready
+    last_active = 0
     waiting = running = 0.0
     scraped: dict[str, float] = {"waiting": 0.0, "rate": 0.0, "kv": 0.0}
     finished: list[float] = []
@@ -258,8 +297,11 @@ def run(model: ReplicaModel, traffic: Traffic, policy: Policy, slo_ttft_s: float
         weight = traffic.weight[now] if traffic.weight else 1.0
         arrivals = rate * weight
         ready = sum(1 for r in pods if r <= now)
-        if res.first_ready_s is None and res.first_scale_up_s is not None and ready > min_replicas:
+        if res.first_ready_s is None and res.first_scale_up_s is not None and ready > (0 if zero else min_replicas):
             res.first_ready_s = now
+        if waking is not None and ready:
+            res.wakes.append((waking, now))
+            waking = None
         waiting += arrivals
         slots = ready * model.slots
         admit = min(waiting, max(0.0, slots - running))
@@ -278,6 +320,8 @@ def run(model: ReplicaModel, traffic: Traffic, policy: Policy, slo_ttft_s: float
         ttft = (model.ttft_p99_s[max(1, round(n))] if ready else math.inf) + waiting / service
         itl = model.itl_p99_s[max(1, min(model.slots, round(n)))]
         bad = ttft > slo_ttft or itl > slo_itl
+        if not ready and waiting <= IDLE_EPS:
+            bad = False  # scaled to zero with nobody waiting: no request to be late
         res.violation_s += bad
         res.violating_requests += rate if bad else 0.0
         res.requests += rate
@@ -288,7 +332,21 @@ def run(model: ReplicaModel, traffic: Traffic, policy: Policy, slo_ttft_s: float
             window = finished[-RATE_WINDOW_S:]
             scraped, pending = pending, {"waiting": waiting, "rate": sum(window) / len(window),
                                          "kv": (per * model.kv_per_request) if ready else 0.0}
-        if policy.triggers and now % b.sync_s == 0 and now > 0:
+        if zero:  # KEDA's own 0 <-> 1, before the HPA (which only runs at one replica or more)
+            if waiting + running > IDLE_EPS:  # the interceptor's concurrency, the queue, the batch
+                last_active = now
+            if not pods and waiting > IDLE_EPS:
+                held_since = now if held_since is None else held_since
+                if now - held_since >= zero.detect_s:
+                    pods = [now + model.cold_start_s] * max(1, min_replicas)
+                    hpa = _Hpa(b, min_replicas, max_replicas)  # KEDA recreates the HPA's view from here
+                    waking, held_since = held_since, None
+                    if res.first_scale_up_s is None:
+                        res.first_scale_up_s = now
+            elif pods and ready and now - last_active >= zero.cooldown_s:
+                pods = []
+                res.sleeps.append(now)
+        if pods and policy.triggers and now % b.sync_s == 0 and now > 0:
             current = len(pods)
             want = max(_desired(t, scraped[t.metric], current, ready) for t in policy.triggers)
             new = hpa.decide(now, current, want)
@@ -308,10 +366,11 @@ def run(model: ReplicaModel, traffic: Traffic, policy: Policy, slo_ttft_s: float
 
 
 def simulate(model: ReplicaModel, traffic: Traffic, plan: ServingPlan, min_replicas: int, max_replicas: int,
-             only: list[str] | None = None, behavior: Behavior | None = None) -> list[Result]:
+             only: list[str] | None = None, behavior: Behavior | None = None,
+             zero: ZeroScaling | None = None) -> list[Result]:
     slo_ttft = None if plan.slo_ttft_p99_ms is None else plan.slo_ttft_p99_ms / 1e3
     slo_itl = None if plan.slo_itl_p99_ms is None else plan.slo_itl_p99_ms / 1e3
-    return [run(model, traffic, p, slo_ttft, slo_itl, min_replicas, max_replicas, behavior)
+    return [run(model, traffic, p, slo_ttft, slo_itl, min_replicas, max_replicas, behavior, zero)
             for p in policies(plan) if only is None or p.name in only]
 
 
@@ -446,6 +505,7 @@ class Run:
     min_replicas: int
     max_replicas: int
     results: list[Result]
+    zero: ZeroScaling | None = None
 
     @property
     def title(self) -> str:
@@ -457,7 +517,7 @@ POLICY_NAMES = ("vllmkube", f"queue-{BLOG_QUEUE_THRESHOLD}", "cpu")
 
 def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: int = 1, max_replicas: int | None = None,
             queue_threshold: float | None = None, cold_start_s: int | None = None, load_rate_gib_s: float = 0.5,
-            only: list[str] | None = None) -> Run:
+            only: list[str] | None = None, scale_to_zero: bool = False, cooldown_s: int | None = None) -> Run:
     """Size, plan and simulate a SizeSpec under a traffic shape (the `simulate` command's core)."""
     from .plan.pod import probe_budget_s
     from .serving import Workload, plan as serving_plan, replicas_for
@@ -494,5 +554,10 @@ def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: i
     hi = max(min_replicas, max_replicas if max_replicas is not None else needed)
     cold = cold_start_s if cold_start_s is not None else probe_budget_s(sizing.checkpoint_gib, load_rate_gib_s)
     rm = replica_model(engine, plan, sizing.gpus_per_replica, cold)
-    results = simulate(rm, traffic, plan, min_replicas, hi, only)
-    return Run(model.id, gpu.key, sizing.gpus_per_replica, plan, traffic, cold, min_replicas, hi, results)
+    zero = None
+    if scale_to_zero:  # the cooldown render writes: from the startup budget (the cold start here)
+        zero = ZeroScaling(cooldown_s if cooldown_s is not None else zero_cooldown_s(Behavior().down_window_s, cold))
+    elif cooldown_s is not None:
+        raise InputError("--cooldown", "only applies to --scale-to-zero", "add --scale-to-zero or drop it")
+    results = simulate(rm, traffic, plan, min_replicas, hi, only, zero=zero)
+    return Run(model.id, gpu.key, sizing.gpus_per_replica, plan, traffic, cold, min_replicas, hi, results, zero)

@@ -31,6 +31,8 @@ _FORMATS = {
     "model_repo": "a Hugging Face repository id, ORG/NAME", "image": "an image reference without spaces",
     "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "dtype": "auto, bfloat16 or float16",
     "prometheus_url": "an http:// or https:// URL", "runbook_url": "an http:// or https:// URL",
+    "host": "a host name, e.g. llm.example.com or *.example.com", "gateway": "NAME or NAMESPACE/NAME of a Gateway",
+    "epp_image": "an image reference without spaces",
 }
 
 
@@ -206,6 +208,9 @@ def resolve_gpu(spec: SizeSpec) -> GpuEntry:
 # Kubernetes object names (DNS-1123 subdomain) and a Secret reference NAME[:KEY]
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 _SECRET_REF = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[-._a-zA-Z0-9]+)?$"
+# issue 12: a host name (a leading "*." wildcard allowed) and a Gateway reference [NAMESPACE/]NAME
+_HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_GATEWAY_REF = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 COMPONENTS = ("namespace", "serviceaccount", "pvc", "downloader", "service", "autoscaling", "monitor", "rules",
               "dashboard", "pdb", "networkpolicy")
@@ -249,7 +254,8 @@ class RenderSpec(SizeSpec):
     cloud: Cloud = Field(default="generic", description="aws, gcp, azure, karpenter or generic: picks node labels")
     min_replicas: int = Field(default=1, ge=1, le=1000, description="fewest replicas (KEDA minReplicaCount)")
     max_replicas: int = Field(default=4, ge=1, le=1000, description="most replicas (default: from --rps, else 4)")
-    scale_to_zero: bool = Field(default=False, description="let KEDA scale to 0 when idle (cold starts!); needs activation_query")
+    scale_to_zero: bool = Field(default=False, description="let KEDA scale to 0 when idle (cold starts!): the KEDA "
+                                  "HTTP add-on holds requests while it wakes (needs host), or your activation_query")
     activation_query: str | None = Field(default=None, min_length=1, description="PromQL that wakes a service scaled to "
                                          "zero: your gateway's or ingress' request rate for it (> 0 means traffic)")
     queue_threshold: float | None = Field(default=None, gt=0, description="waiting requests per replica that add a replica")
@@ -280,6 +286,26 @@ class RenderSpec(SizeSpec):
     extra_args: tuple[str, ...] = Field(default=(), description="extra vllm serve arguments, passed verbatim")
     without: tuple[str, ...] = Field(default=(), description=f"components to leave out: {', '.join(COMPONENTS)}",
                                      json_schema_extra={"items": {"enum": list(COMPONENTS)}})
+    # Traffic in front of the pods (issue 12, vllmkube/plan/front.py): the KEDA HTTP add-on that holds
+    # requests while a service scaled to zero wakes up, or an InferencePool with its endpoint picker.
+    host: str | None = Field(default=None, pattern=_HOSTNAME, max_length=253, description="host name clients call: "
+                             "the KEDA HTTP add-on routes on it (scale to zero), the HTTPRoute matches it")
+    keda_http_api: Literal["v1beta1", "v1alpha1"] = Field(
+        default="v1beta1", description="KEDA HTTP add-on API: v1beta1 InterceptorRoute (add-on 0.14+) or v1alpha1 "
+        "HTTPScaledObject (older add-ons)")
+    keda_namespace: str = Field(default="keda", description="namespace of the KEDA HTTP add-on (interceptor, scaler)")
+    router: Literal["service", "inference-pool"] = Field(
+        default="service", description="service: the Service spreads requests; inference-pool: a Gateway API "
+        "InferencePool whose endpoint picker routes by queue, KV cache and prefix")
+    gateway: str | None = Field(default=None, pattern=_GATEWAY_REF, max_length=317,
+                                description="Gateway the HTTPRoute attaches to, NAME or NAMESPACE/NAME (--router inference-pool)")
+    inference_objective_priority: int | None = Field(default=None, ge=-1000, le=1000, description="also render an "
+                                                     "InferenceObjective with this priority (--router inference-pool)")
+    inference_objective_api: Literal["llm-d.ai/v1alpha2", "inference.networking.x-k8s.io/v1alpha2"] = Field(
+        default="llm-d.ai/v1alpha2", description="InferenceObjective API: llm-d.ai (llm-d-router) or the older "
+        "inference.networking.x-k8s.io (extension <= 1.5)")
+    epp_image: str | None = Field(default=None, pattern=r"^[^\s]+$", max_length=400,
+                                  description="endpoint picker image (default: the pinned llm-d-router release)")
 
     @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
     @classmethod

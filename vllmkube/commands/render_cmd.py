@@ -56,7 +56,7 @@ def render(
     cloud: Optional[str] = typer.Option(None, "--cloud", help="aws, gcp, azure, karpenter or generic."),
     min_replicas: Optional[int] = typer.Option(None, "--min-replicas", help="Fewest replicas (default 1)."),
     max_replicas: Optional[int] = typer.Option(None, "--max-replicas", help="Most replicas (default 4)."),
-    scale_to_zero: Optional[bool] = typer.Option(None, "--scale-to-zero", help="Let KEDA scale to zero (needs --activation-query)."),
+    scale_to_zero: Optional[bool] = typer.Option(None, "--scale-to-zero", help="Let KEDA scale to zero: the KEDA HTTP add-on holds requests while it wakes (needs --host), or --activation-query."),
     activation_query: Optional[str] = typer.Option(None, "--activation-query", help="PromQL request rate from your gateway that wakes a scaled-to-zero service."),
     queue_threshold: Optional[float] = typer.Option(None, "--queue-threshold", help="Waiting requests per replica that add one."),
     kv_cache_threshold: Optional[float] = typer.Option(None, "--kv-cache-threshold", help="Average KV usage that adds replicas (0.8)."),
@@ -78,6 +78,15 @@ def render(
     trust_remote_code: Optional[bool] = typer.Option(None, "--trust-remote-code", help="Allow the model's own code."),
     extra_args: Optional[List[str]] = typer.Option(None, "--extra-arg", help="Extra vllm serve argument, verbatim (repeat)."),
     without: Optional[List[str]] = typer.Option(None, "--without", help="Leave a component out (repeat): pvc, downloader, autoscaling, ..."),
+    # issue 12: traffic in front of the pods (plan/front.py)
+    host: Optional[str] = typer.Option(None, "--host", help="Host name clients call (scale to zero: the KEDA HTTP add-on routes on it)."),
+    keda_http_api: Optional[str] = typer.Option(None, "--keda-http-api", help="v1beta1 InterceptorRoute (add-on 0.14+, default) or v1alpha1 HTTPScaledObject."),
+    keda_namespace: Optional[str] = typer.Option(None, "--keda-namespace", help="Namespace of the KEDA HTTP add-on (default keda)."),
+    router: Optional[str] = typer.Option(None, "--router", help="service (default) or inference-pool (Gateway API Inference Extension)."),
+    gateway: Optional[str] = typer.Option(None, "--gateway", help="Gateway for the HTTPRoute, NAME or NAMESPACE/NAME (--router inference-pool)."),
+    inference_objective_priority: Optional[int] = typer.Option(None, "--inference-objective-priority", help="Also render an InferenceObjective with this priority."),
+    inference_objective_api: Optional[str] = typer.Option(None, "--inference-objective-api", help="llm-d.ai/v1alpha2 (default) or inference.networking.x-k8s.io/v1alpha2."),
+    epp_image: Optional[str] = typer.Option(None, "--epp-image", help="Endpoint picker image, pinned (default: the llm-d-router release vllmkube knows)."),
 ) -> None:
     """Render the Kubernetes manifests for serving MODEL on GPU with vLLM."""
     from ..output import output_choice, write_render

@@ -27,7 +27,7 @@ def simulate(
     output_len: opt.OutputLen = None,
     slo_ttft_p99: opt.SloTtft = None,
     slo_itl_p99: opt.SloItl = None,
-    traffic: str = typer.Option("step:1:20", "--traffic", help="constant:RPS, step:FROM:TO[:AT_S], diurnal:MIN:MAX[:PERIOD_S] "
+    traffic: str = typer.Option("step:1:20", "--traffic", help="constant:RPS, step:FROM:TO[:AT_S], pulse:RPS:AT_S[:LEN_S], diurnal:MIN:MAX[:PERIOD_S] "
                                 "or csv:PATH (timestamp_s,input_len,output_len per request)."),
     duration_s: int = typer.Option(3600, "--duration", min=60, max=7 * 86400, help="Seconds to simulate (not for csv)."),
     min_replicas: int = typer.Option(1, "--min-replicas", min=1, help="Fewest replicas."),
@@ -36,6 +36,10 @@ def simulate(
     cold_start_s: Optional[int] = typer.Option(None, "--cold-start-s", min=0, help="Seconds until a new replica serves (default: startup-probe budget)."),
     load_rate_gib_s: float = typer.Option(0.5, "--load-rate-gib-s", min=0.01, help="Weight load rate for the cold start (GiB/s)."),
     policy: Optional[List[str]] = typer.Option(None, "--policy", help="vllmkube, queue-10 or cpu (repeat; default all)."),
+    scale_to_zero: bool = typer.Option(False, "--scale-to-zero", help="Start at zero; the KEDA HTTP add-on holds requests "
+                                       "while the first replica starts, and the last goes after the cooldown."),
+    cooldown_s: Optional[int] = typer.Option(None, "--cooldown", min=0, help="Idle seconds before scaling to zero "
+                                             "(default: as render, at least the cold start and 300)."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Also write the replica curve to this .svg file."),
     output: str = typer.Option("table", "--output", "-o", help="table or json."),
 ) -> int:
@@ -61,7 +65,7 @@ def simulate(
 
     run = prepare(opt.build_spec(SizeSpec, values), traffic, duration_s, read, min_replicas=min_replicas,
                   max_replicas=max_replicas, queue_threshold=queue_threshold, cold_start_s=cold_start_s,
-                  load_rate_gib_s=load_rate_gib_s, only=policy)
+                  load_rate_gib_s=load_rate_gib_s, only=policy, scale_to_zero=scale_to_zero, cooldown_s=cooldown_s)
     emit_simulation(run, output)
     if plot is not None:
         from ..simulate import svg

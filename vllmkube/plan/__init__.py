@@ -6,6 +6,7 @@
     cache.py       the model cache: PVC and downloader Job
     scaling.py     replicas, rollout, KEDA triggers and HPA behaviour
     monitoring.py  ServiceMonitor/PodMonitor, rules.py (PrometheusRule), dashboard.py (Grafana)
+    front.py       what sits in front of the pods: the Service, the KEDA HTTP add-on, or an InferencePool
 
 The parts never import a target (vllmkube/targets/); compose.py builds them and hands them to one
 as ``Parts``; the target returns a ``Target``.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # importing one part (e.g. lint's plan.pod constants) need no
     from ..spec import RenderSpec
     from ..versions import VllmVersion
     from .cache import ModelCache
+    from .front import Front
     from .identity import Identity
     from .monitoring import Monitoring
     from .pod import PodTemplate
@@ -64,3 +66,4 @@ class Plan:
     sizing: SizingPlan
     header: list[str]  # comment lines on top of the stream
     warnings: list[str]
+    front: Front | None = None  # issue 12: traffic in front of the pods (render.FRONT)

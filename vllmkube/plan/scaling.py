@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..promql import number, service_selector
 from ..spec import RenderSpec
 from ..versions import VllmVersion
+from .front import PushTrigger
 from .identity import Identity
 from .values import secret_ref
 
@@ -70,6 +71,13 @@ class Scaling:
     prometheus_url: str
     trigger_auth: tuple[str, str] | None  # (secret, key) bearer token
     warnings: list[str] = field(default_factory=list)
+    push: PushTrigger | None = None  # issue 12: the KEDA HTTP add-on's trigger (plan/front.py), wakes it from zero
+
+
+def zero_cooldown_s(scale_down_window_s: int, startup_budget_s: int) -> int:
+    """Idle seconds before the last replica goes: at least as long as a cold start costs (renting beats
+    buying until the rent equals the price), the scale-down window, and 5 minutes. simulate uses it too."""
+    return max(300, scale_down_window_s, startup_budget_s)
 
 
 def queue_threshold(spec: RenderSpec, serving: ServingPlan | None = None) -> float:
@@ -83,10 +91,11 @@ def queue_threshold(spec: RenderSpec, serving: ServingPlan | None = None) -> flo
 
 
 def triggers(spec: RenderSpec, v: VllmVersion, namespace: str, served: str,
-             serving: ServingPlan | None = None) -> list[Trigger]:
+             serving: ServingPlan | None = None, pushed: bool = False) -> list[Trigger]:
+    """``pushed``: a push trigger (the KEDA HTTP add-on's) sees requests at zero replicas."""
     zero = spec.scale_to_zero
     activation = (spec.activation_query or "").strip()
-    if zero and not activation:
+    if zero and not activation and not pushed:
         raise InputError("--scale-to-zero", "at zero replicas no vLLM pod exports metrics, so the vLLM triggers could "
                          "never wake the service", "add --activation-query with your gateway's or ingress' request "
                          "rate for this service, or keep --min-replicas 1")
@@ -108,24 +117,25 @@ def triggers(spec: RenderSpec, v: VllmVersion, namespace: str, served: str,
         out.append(Trigger("request-rate", f"sum(rate({metrics.name('request_success', v)}{{{sel}}}[1m]))",
                            number(serving.target_rps_per_replica), "AverageValue", "0" if zero else None,
                            ignore_null_values=zero))
-    if zero:
+    if zero and activation:
         out.append(Trigger("activation", activation, ACTIVATION_SCALE_THRESHOLD, "AverageValue", "0"))
     return out
 
 
 def build(spec: RenderSpec, v: VllmVersion, identity: Identity, startup_budget_s: int,
-          serving: ServingPlan | None = None) -> Scaling:
+          serving: ServingPlan | None = None, push: PushTrigger | None = None) -> Scaling:
     """``serving`` (from --rps / SLO flags) sets maxReplicaCount, the queue threshold and a
-    request-rate trigger; its batch limits are already in the sizing (workflow.plan_render)."""
+    request-rate trigger; its batch limits are already in the sizing (workflow.plan_render).
+    ``push``: the front's trigger that wakes the service from zero (plan/front.py)."""
     warnings = []
     zero = spec.scale_to_zero
-    if zero:
+    if zero and push is None:
         warnings.append(f"scale to zero: the first request after idle waits for a cold start (up to {startup_budget_s}s); "
                         "the gateway must hold or retry it that long")
     if spec.rollout == "replace" and spec.min_replicas == 1:
         warnings.append("with one replica a rollout takes the service down until the new pod has loaded; "
                         "--rollout surge starts it first if a spare GPU set exists, or raise --min-replicas")
-    trig = triggers(spec, v, identity.namespace, identity.served_model_name, serving)
+    trig = triggers(spec, v, identity.namespace, identity.served_model_name, serving, pushed=push is not None)
     max_replicas = spec.max_replicas
     if serving is not None and serving.replicas is not None:
         if "max_replicas" not in spec.model_fields_set:
@@ -134,10 +144,14 @@ def build(spec: RenderSpec, v: VllmVersion, identity: Identity, startup_budget_s
             warnings.append(f"--rps {serving.rps:g} needs {serving.replicas} replicas, --max-replicas caps at "
                             f"{spec.max_replicas}: expect queueing at peak")
     surge = spec.rollout == "surge"
+    # Behind the HTTP add-on the count itself goes to 0 (the add-on's recipe); more than one replica
+    # when awake still needs idleReplicaCount.
+    min_replicas = 0 if push is not None and spec.min_replicas == 1 else spec.min_replicas
     return Scaling(
-        min_replicas=spec.min_replicas, max_replicas=max_replicas, autoscaled="autoscaling" in identity.components,
+        min_replicas=min_replicas, max_replicas=max_replicas, autoscaled="autoscaling" in identity.components,
         max_surge=1 if surge else 0, max_unavailable=0 if surge else 1,
-        idle_replicas=0 if zero else None, cooldown_s=max(300, spec.scale_down_window_s) if zero else None,
+        idle_replicas=0 if zero else None,
+        cooldown_s=zero_cooldown_s(spec.scale_down_window_s, startup_budget_s) if zero else None,
         initial_cooldown_s=startup_budget_s if zero else None,
         polling_s=POLLING_S, scale_down_window_s=spec.scale_down_window_s, scale_down_policy=SCALE_DOWN_POLICY,
         scale_up_policies=list(SCALE_UP_POLICIES), triggers=trig,
@@ -146,5 +160,5 @@ def build(spec: RenderSpec, v: VllmVersion, identity: Identity, startup_budget_s
             3, spec.fallback_replicas or spec.min_replicas, "currentReplicasIfHigher"),
         prometheus_url=spec.prometheus_url,
         trigger_auth=secret_ref(spec.prometheus_auth_secret, "token") if spec.prometheus_auth_secret else None,
-        warnings=warnings,
+        warnings=warnings, push=push,
     )

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+from ...metrics import ROUTER_METRICS  # exist at zero replicas: a router, not an engine, exports them
 from ..bundle import Bundle
 from ..documents import Document, as_list, dig
 from ..promqlshape import PromQLError, form, metric_name, parse, selectors, single_series
@@ -46,7 +47,7 @@ def check(b: Bundle) -> None:
                 only_vllm = False
                 continue
             names = [metric_name(s) for s in selectors(node)]
-            only_vllm = only_vllm and bool(names) and all(n.startswith("vllm:") for n in names)
+            only_vllm = only_vllm and bool(names) and all(n.startswith("vllm:") and n not in ROUTER_METRICS for n in names)
             qpath = ("spec", "triggers", i, "metadata", "query")
             ok, why = single_series(node)
             if not ok:
@@ -56,6 +57,7 @@ def check(b: Bundle) -> None:
             _metric_type(b, so, i, metric_type, explicit is not None, node, modifiers)
             _scope(b, so, qpath, node)
         _cooldown(b, so, spec)
+        # Any other trigger (the KEDA HTTP add-on's external-push, a queue, cron) can wake it.
         if triggers and only_vllm and len(triggers) == len(as_list(spec.get("triggers"))):
             _zero(b, so, spec)
         if value_triggers and isinstance(spec.get("fallback"), dict):
