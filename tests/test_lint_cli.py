@@ -25,11 +25,13 @@ def test_exit_codes(capsys, tmp_path):
     assert bad.out.splitlines()[0].startswith(f"{BAD}:2:spec.triggers[0]: error keda-metrictype-mismatch: ")
     assert bad.out.splitlines()[1].startswith("  fix: ")
     assert "error(s)" in bad.err and "keda" not in bad.err
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("a: [1,\n")
-    r = run(capsys, "lint", str(broken))
-    assert (r.code, r.out) == (2, "")
-    assert r.err.startswith(f"error: {broken}:") and len(r.err.splitlines()) == 1
+    # an unparsable file is a finding on that file (exit 1), and the files next to it are still linted
+    (tmp_path / "broken.yaml").write_text("a: [1,\n")
+    shutil.copy(BAD, tmp_path / "stack.yaml")
+    r = run(capsys, "lint", "--no-schema", str(tmp_path))
+    assert r.code == 1 and "Traceback" not in r.err
+    assert r.out.startswith(f"{tmp_path / 'broken.yaml'}:1:(document): error yaml-invalid: not valid YAML")
+    assert "stack.yaml:2:spec.triggers[0]: error keda-metrictype-mismatch" in r.out
     assert run(capsys, "lint", "--output", "xml", GOOD).code == 2
     assert run(capsys, "lint", "--disable", "no-such-rule", GOOD).code == 2
 
@@ -57,7 +59,7 @@ def test_json_output(capsys):
     first = body["findings"][0]
     assert (first["rule"], first["severity"], first["document"], first["kind"], first["path"]) == (
         "keda-metrictype-mismatch", "error", 2, "ScaledObject", "spec.triggers[0]")
-    assert first["line"] == 38 and first["fix"]  # the "- type: prometheus" line
+    assert first["line"] == 54 and first["fix"]  # the "- type: prometheus" line
 
 
 def test_sarif_output(capsys):
@@ -71,7 +73,7 @@ def test_sarif_output(capsys):
     assert result["ruleId"] == "keda-metrictype-mismatch" and result["level"] == "error"
     assert rules[result["ruleIndex"]] == "keda-metrictype-mismatch"
     loc = result["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == BAD and loc["region"]["startLine"] == 38
+    assert loc["artifactLocation"]["uri"] == BAD and loc["region"]["startLine"] == 54
 
 
 def test_folder_with_schema_location(capsys, shared_dir, tmp_path):

@@ -51,6 +51,7 @@ def as_dict(value: Any) -> dict:
 class Source:
     name: str
     text: str
+    error: str = ""  # why the file could not be read (a finding on the file, not an abort)
 
 
 @dataclass
@@ -138,9 +139,9 @@ def _read(path: Path) -> Source:
     try:
         return Source(str(path), path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise InputError(str(path), "is not UTF-8 text", "pass YAML manifests") from None
+        return Source(str(path), "", "is not UTF-8 text")
     except OSError as exc:
-        raise InputError(str(path), f"cannot be read: {exc.strerror or exc}", "check the permissions") from None
+        return Source(str(path), "", f"cannot be read: {exc.strerror or exc}")
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -154,30 +155,66 @@ def _yaml():
     return y
 
 
+_DOC_START = re.compile(r"^---(?:[ \t]|$)")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each YAML document: one bad document must not hide the others."""
+    lines = text.splitlines(keepends=True)
+    start = 0
+    for i, line in enumerate(lines):
+        if i > start and _DOC_START.match(line):
+            yield start, "".join(lines[start:i])
+            start = i
+    yield start, "".join(lines[start:])
+
+
+def _syntax_finding(source: Source, index: int, exc: Exception, first_line: int, chunk: str) -> Finding:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else first_line + 1
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if _TEMPLATE.search(chunk):
+        message = f"not valid YAML ({problem}): it holds template placeholders ({{{{ ... }}}}) that were not rendered"
+        fix = "lint the rendered output (helm template ... | vllmkube lint -), not the template"
+    else:
+        message, fix = f"not valid YAML ({problem})", "fix the syntax"
+    return Finding(source.name, index, "(document)", Severity.ERROR, "yaml-invalid", message, fix, line)
+
+
 def parse(source: Source) -> tuple[list[Document], list[Finding]]:
-    """Documents of one source and the YAML-level findings. Raises InputError on bad syntax."""
+    """Documents of one source and the YAML-level findings. A document that cannot be read is
+    one ``yaml-invalid`` finding; the documents around it are still read."""
+    if source.error:
+        return [], [Finding(source.name, 1, "(file)", Severity.ERROR, "yaml-invalid", f"the file {source.error}",
+                            "lint UTF-8 YAML manifests", 1)]
     y = _yaml()
     docs: list[Document] = []
     findings: list[Finding] = []
-    try:
-        nodes = list(y.compose_all(source.text))
-    except Exception as exc:  # ruamel's MarkedYAMLError family
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"{source.name}:{mark.line + 1}" if mark is not None else source.name
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(where, f"is not valid YAML ({problem})", "fix the syntax; Helm templates must be rendered first") from None
     index = 0
-    for node in nodes:
-        if node is None or str(getattr(node, "tag", "")).endswith(":null"):
-            continue  # an empty document (only comments, or "---" twice)
-        index += 1
-        walker = _Walker(source.name, index)
-        walker.walk(node, (), 0)
-        data = _plain(y.constructor.construct_document(node))
-        for path, value in walker.patches:
-            data = _patch(data, path, value)
-        findings += walker.findings
-        docs += list(_objects(Document(source.name, index, data, walker.lines)))
+    for first_line, chunk in _chunks(source.text):
+        padded = "\n" * first_line + chunk  # keeps the parser's line numbers those of the file
+        try:
+            nodes = list(y.compose_all(padded))
+        except Exception as exc:  # ruamel's MarkedYAMLError family, and anything odder
+            index += 1
+            findings.append(_syntax_finding(source, index, exc, first_line, chunk))
+            continue
+        for node in nodes:
+            if node is None or str(getattr(node, "tag", "")).endswith(":null"):
+                continue  # an empty document (only comments, or "---" twice)
+            index += 1
+            walker = _Walker(source.name, index)
+            try:
+                walker.walk(node, (), 0)
+                data = _plain(y.constructor.construct_document(node))
+            except Exception as exc:  # e.g. an unhashable key: `name: {{ .Name }}` is a mapping used as a key
+                findings.append(_syntax_finding(source, index, exc, node.start_mark.line, chunk))
+                continue
+            for path, value in walker.patches:
+                data = _patch(data, path, value)
+            findings += walker.findings
+            docs += list(_objects(Document(source.name, index, data, walker.lines)))
     return docs, findings
 
 

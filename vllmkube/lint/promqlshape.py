@@ -231,7 +231,10 @@ def selectors(node: Node) -> Iterator[Node]:
 def metric_name(sel: Node) -> str:
     if sel.name:
         return sel.name
-    return next((v for label, op, v in sel.matchers if label == "__name__" and op == "="), "")
+    found = next((v for label, op, v in sel.matchers if label == "__name__" and op == "="), "")
+    # {__name__=~"vllm:x"} with a regex that is just a name selects that name
+    return found or next((v for label, op, v in sel.matchers if label == "__name__" and op == "=~"
+                          and re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", v)), "")
 
 
 def _vector_arg(node: Node) -> Node | None:

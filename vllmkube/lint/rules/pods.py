@@ -15,11 +15,16 @@ from ... import arch, catalog, deploy
 from ...errors import InputError
 from ...sizing import BYTES_PER_PARAM, GIB, PRECISION_LABEL
 from ...spec import RenderSpec
-from ..bundle import Bundle, Server, same_namespace
+from .. import imagetags
+from ..bundle import RAY_CLUSTER_SPEC, Bundle, Server, related
+from .production import downloads_at_start
 from ..documents import as_dict, as_list, dig
 from ..findings import Severity
 
 LOAD_RATE_GIB_S = RenderSpec.model_fields["load_rate_gib_s"].default
+# A download from the Hugging Face hub onto a fresh node: ~250 MB/s is a good day (hf_transfer
+# or Xet reach more; a shared NAT or a throttled token much less).
+DOWNLOAD_GIB_S = 0.25
 PVC_HEADROOM = 1.2  # a model cache PVC holds the weights plus about 20%
 _QUANT_HINT = re.compile(r"(awq|gptq|nvfp4|mxfp4|int8|w8a8|int4|w4a16|fp8)", re.IGNORECASE)
 _HINT_PRECISION = {"awq": "awq", "gptq": "gptq", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "int8": "int8", "w8a8": "int8",
@@ -43,11 +48,10 @@ def check(b: Bundle) -> None:
 # ----------------------------------------------------------------------------- VLLM_PORT
 def _service_named_vllm(b: Bundle) -> None:
     for svc in b.of("Service"):
-        if svc.name != "vllm":
-            continue
-        exposed = [s for s in b.servers if same_namespace(s.doc.namespace, svc.namespace)
-                   and s.pod.spec.get("enableServiceLinks") is not False]
-        protected = [s for s in b.servers if same_namespace(s.doc.namespace, svc.namespace)] and not exposed
+        if svc.name != "vllm" or svc.get("spec", "clusterIP") == "None" or svc.get("spec", "type") == "ExternalName":
+            continue  # the kubelet injects <NAME>_PORT only for Services with a cluster IP
+        exposed = [s for s in b.servers if related(svc, s.doc) and s.pod.spec.get("enableServiceLinks") is not False]
+        protected = [s for s in b.servers if related(svc, s.doc)] and not exposed
         if protected:
             continue
         who = ", ".join(sorted({s.doc.ref for s in exposed})[:3]) if exposed else "every vLLM pod in the namespace"
@@ -79,11 +83,22 @@ def _layout(b: Bundle, s: Server) -> tuple[int, int, int, int] | None:
     return tp, pp, dp_local, nnodes
 
 
+# Accelerators that are not counted in GPUs (TPU chips, Neuron cores, Gaudi cards): the
+# parallel layout maps onto them differently, so only their presence is checked.
+OTHER_ACCELERATORS = ("google.com/tpu", "aws.amazon.com/neuron", "habana.ai/gaudi", "intel.com/gpu", "gpu.intel.com/")
+
+
+def _other_accelerator(container: dict) -> bool:
+    res = as_dict(container.get("resources"))
+    keys = [str(k) for section in ("limits", "requests") for k in as_dict(res.get(section))]
+    return any(k.startswith(OTHER_ACCELERATORS) for k in keys)
+
+
 def _gpu_limit(container: dict) -> tuple[str, int | None] | None:
     res = as_dict(container.get("resources"))
     for section in ("limits", "requests"):
         for key, value in as_dict(res.get(section)).items():
-            if "gpu" in str(key).lower():
+            if "gpu" in str(key).lower() and not str(key).startswith(OTHER_ACCELERATORS):
                 try:
                     return f"{section}.{key}", int(str(value))
                 except ValueError:
@@ -93,12 +108,17 @@ def _gpu_limit(container: dict) -> tuple[str, int | None] | None:
 
 def _gpus(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
     tp, pp, dp_local, nodes = layout
+    if s.doc.kind in RAY_CLUSTER_SPEC:
+        return  # the Ray cluster's pods together hold the GPUs of one model copy
     if (tp * pp) % nodes:
         return
     expected = tp * pp * dp_local // nodes
     parts = f"--tensor-parallel-size {tp} x --pipeline-parallel-size {pp}" + (f" x data parallel {dp_local}" if dp_local > 1 else "")
     parts += f" / {nodes} nodes" if nodes > 1 else ""
     found = _gpu_limit(s.container)
+    if found is None and (_other_accelerator(s.container) or imagetags.is_cpu_image(s.image)
+                          or s.pod.spec.get("resourceClaims")):
+        return  # TPU/Neuron/Gaudi, a CPU build of vLLM, or devices claimed through DRA
     if found is None:
         b.report("gpu-limit-mismatch", s.doc, s.cpath + ("resources",),
                  f"no GPU limit, but {parts} needs {expected} GPU(s) in this pod: it may land on a node without GPUs",
@@ -169,7 +189,7 @@ def _weights(b: Bundle, s: Server) -> tuple[float, str, Severity] | None:
         return size, f"{m.id} ({PRECISION_LABEL[precision]} weights, ~{size:.0f} GiB)", Severity.ERROR
     for vol in as_list(s.pod.spec.get("volumes")):
         claim = dig(vol, "persistentVolumeClaim", "claimName")
-        pvc = b.find("PersistentVolumeClaim", str(claim), s.doc.namespace) if claim else None
+        pvc = b.find("PersistentVolumeClaim", str(claim), s.doc) if claim else None
         storage = pvc.get("spec", "resources", "requests", "storage") if pvc else None
         gib = _gib(storage)
         if gib:
@@ -204,13 +224,30 @@ def _probes(b: Bundle, s: Server) -> None:
     except (TypeError, ValueError):
         return
     needed = math.ceil(size / LOAD_RATE_GIB_S + deploy.ENGINE_INIT_S)
-    if budget >= needed:
-        return
     which = "startupProbe" if key == "startupProbe" else "livenessProbe (there is no startupProbe)"
-    want = math.ceil((needed * deploy.PROBE_SAFETY - delay) / period)
+    allows = f"{which} allows {budget}s (initialDelay {delay} + period {period} x failureThreshold {failures})"
+    if budget < needed:
+        want = math.ceil((needed * deploy.PROBE_SAFETY - delay) / period)
+        b.report("startup-probe-budget", s.doc, s.cpath + (key,),
+                 f"{allows}, but loading {source} at {LOAD_RATE_GIB_S:g} GiB/s plus ~{deploy.ENGINE_INIT_S}s engine "
+                 f"start needs ~{needed}s: the kubelet kills vLLM mid-load",
+                 f"add a startupProbe on /health with periodSeconds {period} and failureThreshold >= {want}"
+                 if key != "startupProbe" else f"raise startupProbe.failureThreshold to {want} or more", severity)
+        return
+    model = downloads_at_start(s)
+    download = math.ceil(size / DOWNLOAD_GIB_S) if model else 0
+    if severity != Severity.ERROR and not download:
+        return  # the size is a guess from a claim's capacity: too rough to ask for margin
+    safe = math.ceil((needed + download) * deploy.PROBE_SAFETY)
+    if budget >= safe:
+        return
+    want = math.ceil((safe - delay) / period)
+    if download:
+        why = (f"every start first downloads {model} (~{size:.0f} GiB, ~{download}s at {DOWNLOAD_GIB_S:g} GiB/s), "
+               f"then loads it (~{needed}s with engine start)")
+    else:
+        why = f"loading {source} with engine start takes ~{needed}s, which leaves less than {deploy.PROBE_SAFETY:g}x margin"
     b.report("startup-probe-budget", s.doc, s.cpath + (key,),
-             f"{which} allows {budget}s (initialDelay {delay} + period {period} x failureThreshold {failures}), but "
-             f"loading {source} at {LOAD_RATE_GIB_S:g} GiB/s plus ~{deploy.ENGINE_INIT_S}s engine start needs ~{needed}s: "
-             "the kubelet kills vLLM mid-load",
-             f"add a startupProbe on /health with periodSeconds {period} and failureThreshold >= {want}"
-             if key != "startupProbe" else f"raise startupProbe.failureThreshold to {want} or more", severity)
+             f"{allows}: {why}; a slow node or a slow day and the kubelet kills vLLM mid-start",
+             f"raise {key}.failureThreshold to {want} or more" + (", or keep the model on a volume" if download else ""),
+             Severity.WARNING)
