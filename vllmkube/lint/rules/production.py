@@ -43,10 +43,13 @@ def check(b: Bundle) -> None:
         _probes(b, s)
         _cache(b, s)
         _requests(b, s)
+    for isvc in b.of("InferenceService"):
+        _isvc_cache(b, isvc)
     for pod in b.pods:
         if any(s.pod is pod for s in b.servers):
             _host(b, pod)
         _fetch(b, pod)
+        _env_shell_vars(b, pod)
     for doc in b.of("RayService", "RayJob"):
         _runtime_env(b, doc)
     for d in b.of("Deployment"):
@@ -116,6 +119,19 @@ def _cache(b: Bundle, s: Server) -> None:
              "cache (HF_HOME, default /root/.cache/huggingface) and pre-load it")
 
 
+def _isvc_cache(b: Bundle, isvc: Document) -> None:
+    """KServe's Hugging Face runtime downloads --model_id at start unless storageUri names the
+    model (the storage initializer then fetches it; a pvc:// URI keeps it)."""
+    model = isvc.get("spec", "predictor", "model")
+    if not isinstance(model, dict) or model.get("storageUri"):
+        return
+    hub = [str(a).split("=", 1)[1] for a in as_list(model.get("args")) if str(a).startswith("--model_id=")]
+    if hub and _HUB_ID.match(hub[0]):
+        b.report("model-cache-missing", isvc, ("spec", "predictor", "model", "args"),
+                 f"--model_id={hub[0]} without storageUri: every predictor pod downloads the weights from the hub "
+                 "when it starts", "set storageUri (hf://, s3:// or a pvc:// the weights are pre-loaded on)")
+
+
 # ----------------------------------------------------------------------------- requests
 def _requests(b: Bundle, s: Server) -> None:
     res = as_dict(s.container.get("resources"))
@@ -128,6 +144,23 @@ def _requests(b: Bundle, s: Server) -> None:
              "tokenizer, scheduler and host memory, and the kubelet evicts it first under pressure",
              f"set resources.requests.{missing[0]}" + (f" and .{missing[1]}" if len(missing) > 1 else "")
              + " (vLLM needs several cores and host memory of about the model size while loading)")
+
+
+# ----------------------------------------------------------------------------- env
+_SHELL_VAR = re.compile(r"(?<![$\\])\$(?:\{\w+\}|[A-Za-z_]\w*)")
+
+
+def _env_shell_vars(b: Bundle, pod) -> None:
+    """`value: $HF_TOKEN` reaches the container as the literal text: Kubernetes expands only
+    $(NAME), and only for variables defined earlier in the same env list."""
+    for cpath, c in pod.containers(init=True):
+        for i, e in enumerate(as_list(c.get("env"))):
+            value = e.get("value") if isinstance(e, dict) else None
+            if isinstance(value, str) and _SHELL_VAR.search(value):
+                b.report("env-unexpanded", pod.doc, cpath + ("env", i, "value"),
+                         f"env {e.get('name')} is the literal text {value!r}: Kubernetes does not expand shell "
+                         "variables in env values, so the container gets the dollar sign and the name",
+                         "use valueFrom.secretKeyRef for secrets, or $(NAME) for a variable defined earlier in env")
 
 
 # ----------------------------------------------------------------------------- host access
