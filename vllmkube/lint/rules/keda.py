@@ -86,9 +86,10 @@ def _isvc(b: Bundle) -> None:
                          f"the query can return several series ({why}); the ScaledObject KServe creates then fails "
                          "with \"returned multiple elements\"",
                          "aggregate to one series: sum(...) with target AverageValue, or avg(...) with target Value")
-            metric_type = str(dig(isvc.get(*qpath[:5]), "target", "type") or "AverageValue")
+            external = qpath[:6]  # ...metrics[i].external
+            metric_type = str(dig(isvc.get(*external), "target", "type") or "AverageValue")
             if metric_type in ("Value", "AverageValue"):
-                _metric_type(b, isvc, qpath[:5] + ("target", "type"), metric_type, True, node, False, qpath[:5])
+                _metric_type(b, isvc, external + ("target", "type"), metric_type, True, node, False, external)
             _scope(b, isvc, qpath, node)
 
 
