@@ -1,7 +1,7 @@
 """What an image reference says about the vLLM inside it, for the shapes people publish:
 
     vllm/vllm-openai:v0.10.2   vllm/vllm-openai:0.4.2   vllm/vllm-openai:v0.10.2-cu128
-    rocm/vllm:rocm6.2_mi300_ubuntu20.04_py3.9_vllm_0.6.4     (ROCm builds name vLLM last)
+    rocm/vllm (tag rocm6.2_mi300_ubuntu20.04_py3.9_vllm_0.6.4: ROCm builds name vLLM last)
     aibrix/vllm-openai:v0.7.3.self.post1                      (a rebuild of a release)
     vllm/vllm-openai:nightly  :latest  :main  (no tag)        (floating: no version)
     lmcache/vllm-openai:2025-05-05-v1  pytorch-vllm-serve:20250312_0916_RC01  (builds by date)

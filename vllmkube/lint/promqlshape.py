@@ -232,7 +232,7 @@ def metric_name(sel: Node) -> str:
     if sel.name:
         return sel.name
     found = next((v for label, op, v in sel.matchers if label == "__name__" and op == "="), "")
-    # {__name__=~"vllm:x"} with a regex that is just a name selects that name
+    # {__name__=~"name"} with a regex that is just a name selects that name
     return found or next((v for label, op, v in sel.matchers if label == "__name__" and op == "=~"
                           and re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", v)), "")
 

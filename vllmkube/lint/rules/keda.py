@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from .. import router
+from .. import metricnames as router
 from ..bundle import Bundle
 from ..documents import Document, as_list, dig
 from ..promqlshape import PromQLError, form, metric_name, parse, selectors, single_series

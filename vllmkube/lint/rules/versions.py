@@ -10,7 +10,8 @@ import re
 from typing import Iterator
 
 from ... import flags, metrics, versions
-from .. import imagetags, router
+from .. import imagetags
+from .. import metricnames as router
 from ..bundle import Bundle, Server, image_is_vllm, image_tag, related, selector_matches
 from ..documents import Document, as_dict, as_list, dig
 from ..findings import Severity
@@ -18,10 +19,6 @@ from ..promqlshape import PromQLError, metric_name, parse, selectors
 
 _VLLM_METRIC = re.compile(r"vllm:[A-Za-z0-9_:]+")
 _SUFFIXES = ("_bucket", "_sum", "_count")
-# Hidden since 0.9 and gone after (shared facts 2.3, PR #14136/#15458); names the router
-# also exports (num_requests_swapped, gpu_prefix_cache_hit_rate) are not listed.
-V0_ONLY = frozenset({"vllm:cpu_cache_usage_perc", "vllm:cpu_prefix_cache_hit_rate", "vllm:time_in_queue_requests",
-                     "vllm:model_forward_time_milliseconds", "vllm:model_execute_time_milliseconds"})
 # `vllm serve --model M` raised "you should provide the model as a positional argument" up
 # to the 0.8 series (vllm/entrypoints/cli/serve.py); later releases only warn.
 SERVE_MODEL_FLAG_OK = "0.9.0"
@@ -197,7 +194,7 @@ def _deprecated(name: str) -> str | None:
     if base in metrics.KNOWN_NAMES and not metrics.exported(base, newest):
         r = _replacement(name, newest)
         return f"current vLLM releases hide or removed {name}" + (f"; the name is {r} now" if r else "")
-    if name in V0_ONLY:
+    if name in router.V0_ONLY:
         return f"{name} was a V0-engine metric, hidden since vLLM 0.9 and removed after"
     return None
 

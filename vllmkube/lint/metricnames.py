@@ -1,5 +1,12 @@
-"""Metrics of the vLLM production-stack router (vllm-project/production-stack, vllm_router).
+"""Metric names lint knows that vLLM's own table (``vllmkube.metrics``) does not cover:
 
+* the V0-engine metrics hidden since 0.9 and removed after, to call them deprecated whatever the
+  version (shared facts 2.3; PR #14136, #15458). Names the router also exports are not listed;
+* the production-stack router's metrics (vllm-project/production-stack, vllm_router).
+
+This is the one lint module that spells such names (tests/test_metrics.py exempts it).
+
+Router:
 The router exports some vLLM engine names itself (labelled by ``server``, the backend URL) and
 some of its own. Its request counter is labelled ``model`` (not ``model_name``) and counts
 requests even when no engine replica exists, so it can wake a service scaled to zero.
@@ -35,6 +42,8 @@ ENGINE_ALSO = frozenset({"vllm:num_requests_running", "vllm:num_requests_waiting
 # Series that exist while no engine replica runs: requests reaching the router are counted.
 WAKES_FROM_ZERO = frozenset({"vllm:num_incoming_requests_total"})
 _SUFFIXES = ("_bucket", "_sum", "_count", "_created")
+V0_ONLY = frozenset({"vllm:cpu_cache_usage_perc", "vllm:cpu_prefix_cache_hit_rate", "vllm:time_in_queue_requests",
+                     "vllm:model_forward_time_milliseconds", "vllm:model_execute_time_milliseconds"})
 
 
 def base(name: str) -> str:
