@@ -299,3 +299,11 @@ def test_v0_engine_versions_are_not_judged_by_the_v1_metric_table():
     deploy = DEPLOY.format(name="m", image="rocm/vllm:rocm6.2_mi300_ubuntu20.04_py3.9_vllm_0.6.4")
     so = SO.format(min=1, triggers=TRIGGER.format(q='sum(vllm:num_requests_waiting{namespace="ai",model_name="m"})'))
     assert "metric-not-exported" not in rules(deploy + "---\n" + so)
+
+
+def test_headless_workers_need_no_readiness_probe():
+    """vLLM's native multi-node shape: the workers run `vllm serve ... --headless` and serve no HTTP."""
+    native = LWS.replace('"ray start --block --address=$(LWS_LEADER_ADDRESS):6379"',
+                         '"vllm serve m --tensor-parallel-size 8 --pipeline-parallel-size 2 --headless"')
+    probes = [f for f in findings(native) if f.rule == "probe-missing"]
+    assert [f.path for f in probes] == ["spec.leaderWorkerTemplate.leaderTemplate.spec.containers[0]"]

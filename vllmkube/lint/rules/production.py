@@ -59,8 +59,19 @@ def check(b: Bundle) -> None:
 
 
 # ----------------------------------------------------------------------------- probes
+def serves_http(s: Server) -> bool:
+    """Whether the server answers requests: not a multi-node worker (`--headless`, an LWS
+    worker template) and not a pod whose operator adds the probes (KServe LLMInferenceService)."""
+    if s.inv.find("--headless") is not None or s.doc.kind == "LLMInferenceService":
+        return False
+    return not (s.doc.kind == "LeaderWorkerSet" and s.pod.path[-1:] == ("workerTemplate",)
+                and s.doc.get("spec", "leaderWorkerTemplate", "leaderTemplate") is not None)
+
+
 def _probes(b: Bundle, s: Server) -> None:
     if isinstance(s.container.get("readinessProbe"), dict) or isinstance(s.container.get("startupProbe"), dict):
+        return
+    if not serves_http(s):
         return
     b.report("probe-missing", s.doc, s.cpath,
              "no readinessProbe or startupProbe: the pod counts as Ready when the container starts, so the Service "
