@@ -307,3 +307,12 @@ def test_headless_workers_need_no_readiness_probe():
                          '"vllm serve m --tensor-parallel-size 8 --pipeline-parallel-size 2 --headless"')
     probes = [f for f in findings(native) if f.rule == "probe-missing"]
     assert [f.path for f in probes] == ["spec.leaderWorkerTemplate.leaderTemplate.spec.containers[0]"]
+
+
+def test_every_finding_of_every_fixture_has_a_file_and_line():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "lint_fixtures"
+    for path in sorted(fixtures.glob("*/*.yaml")):
+        for f in lint([Source(str(path), path.read_text())], NO_SCHEMA).findings:
+            assert f.file == str(path) and isinstance(f.line, int) and f.line >= 1, f.text()

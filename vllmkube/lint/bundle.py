@@ -6,6 +6,7 @@ server, its parsed arguments and the vLLM version read from its image tag.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -162,8 +163,12 @@ def related(a: Document, b: Document) -> bool:
     (all in "default", or in none) is not one application."""
     if a.file == b.file:
         return same_namespace(a.namespace, b.namespace)
-    return (a.namespace is not None and a.namespace == b.namespace
-            and os.path.dirname(a.file) == os.path.dirname(b.file))
+    return a.namespace is not None and a.namespace == b.namespace and _folder(a.file) == _folder(b.file)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder(file: str) -> str:
+    return os.path.dirname(file)
 
 
 def selector_matches(selector: Any, labels: dict) -> bool:

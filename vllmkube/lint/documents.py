@@ -10,6 +10,7 @@ files are configuration, not objects, and are skipped.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,11 +81,11 @@ class Document:
     def is_mapping(self) -> bool:
         return isinstance(self.data, dict)
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:
         return str(self.get("kind", default="")) if self.is_mapping else ""
 
-    @property
+    @functools.cached_property
     def api_version(self) -> str:
         return str(self.get("apiVersion", default="")) if self.is_mapping else ""
 
@@ -92,11 +93,11 @@ class Document:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return str(self.get("metadata", "name", default="") or "")
 
-    @property
+    @functools.cached_property
     def namespace(self) -> str | None:
         ns = self.get("metadata", "namespace")
         return str(ns) if ns else None

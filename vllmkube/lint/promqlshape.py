@@ -10,6 +10,7 @@ Unparseable text raises ``PromQLError``; callers then skip the shape checks.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -217,7 +218,9 @@ def _unquote(raw: str) -> str:
     return body if raw[0] == "`" else re.sub(r"\\(.)", r"\1", body)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Node:
+    """The parse tree of a query (cached: several rules read each query; nobody mutates a tree)."""
     return _Parser(text).parse()
 
 
