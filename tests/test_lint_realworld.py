@@ -316,3 +316,35 @@ def test_every_finding_of_every_fixture_has_a_file_and_line():
     for path in sorted(fixtures.glob("*/*.yaml")):
         for f in lint([Source(str(path), path.read_text())], NO_SCHEMA).findings:
             assert f.file == str(path) and isinstance(f.line, int) and f.line >= 1, f.text()
+
+
+def test_ray_serve_apps_that_download_their_model():
+    ray = """apiVersion: ray.io/v1
+kind: RayService
+metadata: {name: llm}
+spec:
+  serveConfigV2: |
+    applications:
+    - name: llm
+      import_path: serve:model
+      runtime_env:
+        env_vars: {MODEL_ID: "meta-llama/Meta-Llama-3-8B-Instruct"}
+  rayClusterConfig:
+    headGroupSpec:
+      rayStartParams: {}
+      template:
+        spec:
+          containers: [{name: head, image: "rayproject/ray-ml:2.33.0"}]
+    workerGroupSpecs:
+      - groupName: gpu
+        rayStartParams: {}
+        template:
+          spec:
+            containers:
+              - name: llm
+                image: rayproject/ray-ml:2.33.0
+VOLUMES"""
+    assert "model-cache-missing" in rules(ray.replace("VOLUMES", ""))
+    kept = ray.replace("VOLUMES", "                volumeMounts: [{name: hf, mountPath: /root/.cache/huggingface}]\n"
+                                  "            volumes: [{name: hf, persistentVolumeClaim: {claimName: hf}}]\n")
+    assert "model-cache-missing" not in rules(kept)

@@ -209,12 +209,26 @@ def _fetch(b: Bundle, pod) -> None:
                 break
 
 
+def _keeps_a_volume(b: Bundle, doc: Document) -> bool:
+    """Whether any pod of ``doc`` mounts a volume that outlives it (outside system paths)."""
+    for pod in b.pods:
+        if pod.doc is not doc:
+            continue
+        volumes = {str(v.get("name")): v for v in as_list(pod.spec.get("volumes")) if isinstance(v, dict)}
+        for _, c in pod.containers(init=True):
+            for mount in as_list(c.get("volumeMounts")):
+                name, where = str(as_dict(mount).get("name")), str(as_dict(mount).get("mountPath", ""))
+                if not where.startswith(SYSTEM_PATHS) and any(k in volumes.get(name, {}) for k in KEEPING_VOLUMES):
+                    return True
+    return False
+
+
 def _runtime_env(b: Bundle, doc: Document) -> None:
     from ruamel.yaml import YAML
 
-    for key in ("serveConfigV2", "entrypoint"):
+    for key in ("serveConfigV2",):
         text = doc.get("spec", key)
-        if not isinstance(text, str) or key == "entrypoint":
+        if not isinstance(text, str):
             continue
         try:
             config = YAML(typ="safe", pure=True).load(text)
@@ -222,6 +236,15 @@ def _runtime_env(b: Bundle, doc: Document) -> None:
             continue
         for i, app in enumerate(as_list(as_dict(config).get("applications"))):
             env = as_dict(as_dict(app).get("runtime_env"))
+            # Ray Serve LLM apps name their model in env_vars (MODEL_ID in KubeRay's vLLM samples)
+            models = [str(v) for k, v in as_dict(env.get("env_vars")).items()
+                      if "MODEL" in str(k).upper() and _HUB_ID.match(str(v))]
+            if models and str(as_dict(env.get("env_vars")).get("HF_HUB_OFFLINE")) not in ("1", "true") \
+                    and not _keeps_a_volume(b, doc):
+                b.report("model-cache-missing", doc, ("spec", key),
+                         f"applications[{i}] serves {models[0]} from the hub and no Ray pod mounts a volume that keeps "
+                         "it: every replica start downloads the weights again",
+                         "mount a PersistentVolumeClaim at the Hugging Face cache of the GPU worker group")
             fetched = [k for k in ("pip", "conda", "uv") if env.get(k)]
             for k in ("working_dir", "py_modules"):
                 values = env.get(k) if isinstance(env.get(k), list) else [env.get(k)]
