@@ -35,7 +35,7 @@ class Entry:
     schema: bool = False  # found by the schema layer only (scored when schemas are given)
 
     def matches(self, f: Finding, rel: str) -> bool:
-        if rel != self.file or f.rule != self.rule:
+        if rel != self.file or not self.rule or f.rule != self.rule:
             return False
         if self.object not in (None, "-") and f"{f.kind}/{f.name}" != self.object:
             return False
@@ -77,7 +77,7 @@ def load_key(corpus: Path) -> tuple[list[Entry], list[Entry]]:
         for kind, out in (("expect", expect), ("must_not", must_not)):
             for e in (body or {}).get(kind) or []:
                 above = Severity.parse(e["severity_above"]) if e.get("severity_above") else None
-                out.append(Entry(file, e["rule"], e.get("object"), above, e.get("why", ""), bool(e.get("schema"))))
+                out.append(Entry(file, e.get("rule") or "", e.get("object"), above, e.get("why", ""), bool(e.get("schema"))))
     return expect, must_not
 
 
@@ -114,7 +114,7 @@ def report(s: Score, verbose: bool = False) -> str:
              f"precision {s.precision:6.1%}  ({len(s.true)}/{len(s.true) + len(s.unexpected)} warnings and errors expected)",
              f"false errors {len(s.false_errors)}, forbidden findings {len(s.forbidden)}"]
     for e in s.missed:
-        lines.append(f"  missed      {e.file}: {e.rule} {e.object or ''}  {e.why}")
+        lines.append(f"  missed      {e.file}: {e.rule or '(no rule)'} {e.object or ''}  {e.why}")
     for r, f in s.unexpected:
         lines.append(f"  unexpected  {r}:{f.line}: {f.severity.label} {f.rule} ({f.kind}/{f.name})")
     for r, f, e in s.forbidden:
