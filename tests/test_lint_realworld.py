@@ -348,3 +348,12 @@ VOLUMES"""
     kept = ray.replace("VOLUMES", "                volumeMounts: [{name: hf, mountPath: /root/.cache/huggingface}]\n"
                                   "            volumes: [{name: hf, persistentVolumeClaim: {claimName: hf}}]\n")
     assert "model-cache-missing" not in rules(kept)
+
+
+def test_placeholder_images_are_named_as_placeholders():
+    for image in ("<image-built-from-dockerfile>", '"{{ .Values.image }}"', "${IMAGE}", '"{{ .Values.repo }}:{{ .Values.tag }}"'):
+        found = findings(DEPLOY.format(name="m", image=image))
+        (pin,) = [f for f in found if f.rule == "image-not-pinned"]
+        assert "placeholder" in pin.message
+        (unknown,) = [f for f in found if f.rule == "vllm-version-unknown"]
+        assert "placeholder" in unknown.message

@@ -22,6 +22,12 @@ CPU_HINT = re.compile(r"(^|[-_/.])cpu($|[-_/.])")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:$|[-+._][0-9A-Za-z._+-]*$)")
 _EMBEDDED = re.compile(r"(?:^|[_-])vllm[_-]?v?(\d+)\.(\d+)(?:\.(\d+))?(?:$|[-+._])")
 _DATE = re.compile(r"^(19|20)\d\d[-_]?\d\d[-_]?\d\d")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|<[^>]*>|\$\(|\$\{|^\$")  # {{ .Values.image }}, <your-image>, ${IMAGE}
+
+
+def is_placeholder(image: str) -> bool:
+    """A template or documentation placeholder where an image reference belongs."""
+    return bool(_PLACEHOLDER.search(image))
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ def floating(image: str) -> str | None:
     """The floating tag ('latest' for none) of an image not pinned by digest; None if pinned."""
     if not image or "@" in image:
         return None
+    if is_placeholder(image):
+        return "placeholder"
     t = tag(image)
     if t is None:
         return "latest"
@@ -70,6 +78,8 @@ def parse_tag(text: str) -> VllmVersion | None:
 
 def version(image: str) -> ImageVersion:
     """The vLLM version an image runs, read from its tag; else why it cannot be read."""
+    if is_placeholder(image):
+        return ImageVersion(None, f"image {image!r} is a placeholder, not an image reference")
     if not is_vllm(image):
         return ImageVersion(None, f"image {image!r} is not a vllm image, so its tag says nothing about the vLLM version")
     t = tag(image)

@@ -91,7 +91,10 @@ def _images(b: Bundle) -> None:
             tag = imagetags.floating(image)
             if tag is None:
                 continue
-            what = f"floats (:{tag})" if imagetags.tag(image) else "has no tag (that means :latest)"
+            if imagetags.is_placeholder(image):
+                what = "is a placeholder (a template value or a sample's <...>), so whatever replaces it decides the build"
+            else:
+                what = f"floats (:{tag})" if imagetags.tag(image) else "has no tag (that means :latest)"
             example = f", e.g. vllm/vllm-openai:v{versions.NEWEST_VLLM}" if image_is_vllm(image) else ""
             b.report("image-not-pinned", pod.doc, cpath + ("image",),
                      f"image {image!r} {what}: each node may pull a different build, and a restart may change the code",
