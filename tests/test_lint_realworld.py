@@ -357,3 +357,12 @@ def test_placeholder_images_are_named_as_placeholders():
         assert "placeholder" in pin.message
         (unknown,) = [f for f in found if f.rule == "vllm-version-unknown"]
         assert "placeholder" in unknown.message
+
+
+def test_more_gpus_than_the_layout_uses_is_a_warning_fewer_an_error():
+    deploy = DEPLOY.format(name="m", image="vllm/vllm-openai:v0.11.0").replace(
+        '"meta-llama/Llama-3.1-8B-Instruct"]', '"meta-llama/Llama-3.1-8B-Instruct", "--tensor-parallel-size", "2"]')
+    def severity(gpus):
+        text = deploy.replace('nvidia.com/gpu: "1"', f'nvidia.com/gpu: "{gpus}"')
+        return {f.severity for f in findings(text) if f.rule == "gpu-limit-mismatch"}
+    assert severity(1) == {Severity.ERROR} and severity(4) == {Severity.WARNING} and severity(2) == set()

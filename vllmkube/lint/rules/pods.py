@@ -132,7 +132,8 @@ def _gpus(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
               else f"{count - expected} GPU(s) stay idle")
     b.report("gpu-limit-mismatch", s.doc, s.cpath + ("resources",) + tuple(where.split(".", 1)),
              f"GPU {where.split('.')[0][:-1]} {count}, but {parts} = {expected} per pod: {effect}",
-             f"set the GPU limit to {expected}, or change the parallel sizes")
+             f"set the GPU limit to {expected}, or change the parallel sizes",
+             Severity.ERROR if count < expected else Severity.WARNING)  # idle GPUs cost, but the server runs
 
 
 def _shm(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
