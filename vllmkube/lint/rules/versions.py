@@ -19,8 +19,10 @@ from ..promqlshape import PromQLError, metric_name, parse, selectors
 
 _VLLM_METRIC = re.compile(r"vllm:[A-Za-z0-9_:]+")
 _SUFFIXES = ("_bucket", "_sum", "_count")
-# `vllm serve --model M` raised "you should provide the model as a positional argument" up
-# to the 0.8 series (vllm/entrypoints/cli/serve.py); later releases only warn.
+# `vllm serve --model M` raised "you should provide the model as a positional argument" in
+# vllm/scripts.py and then vllm/entrypoints/cli/serve.py (0.5 to at least the 0.8 series); a
+# later release (0.9 to 0.11, not pinned down) turned it into a warning ("will be removed in
+# v0.13"). Lint calls it an error only below 0.9, where the ValueError is certain.
 SERVE_MODEL_FLAG_OK = "0.9.0"
 
 
