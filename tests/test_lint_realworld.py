@@ -366,3 +366,13 @@ def test_more_gpus_than_the_layout_uses_is_a_warning_fewer_an_error():
         text = deploy.replace('nvidia.com/gpu: "1"', f'nvidia.com/gpu: "{gpus}"')
         return {f.severity for f in findings(text) if f.rule == "gpu-limit-mismatch"}
     assert severity(1) == {Severity.ERROR} and severity(4) == {Severity.WARNING} and severity(2) == set()
+
+
+def test_selectors_on_labels_controllers_set_at_run_time_pass():
+    """A per-pod Service (statefulset.kubernetes.io/pod-name) or one on a Ray cluster's generated
+    labels cannot be judged from the manifests: no selector-mismatch error."""
+    sts = DEPLOY.format(name="m", image="vllm/vllm-openai:v0.11.0").replace("kind: Deployment", "kind: StatefulSet")
+    per_pod = ("---\napiVersion: v1\nkind: Service\nmetadata: {name: m-0, namespace: ai}\nspec:\n"
+               "  selector: {app: m, statefulset.kubernetes.io/pod-name: m-0}\n  ports: [{port: 8000}]\n")
+    assert "service-selector-mismatch" not in rules(sts + per_pod)
+    assert "service-selector-mismatch" in rules(sts + per_pod.replace("app: m,", "app: n,"))

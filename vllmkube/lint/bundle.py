@@ -171,17 +171,30 @@ def _folder(file: str) -> str:
     return os.path.dirname(file)
 
 
+# Labels controllers put on pods with values only known at run time (a pod's ordinal, a
+# template hash, a generated cluster name): a selector on them cannot be judged, so it passes.
+RUNTIME_LABELS = frozenset({
+    "pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+    "batch.kubernetes.io/job-name", "job-name", "batch.kubernetes.io/controller-uid", "controller-uid",
+    "leaderworkerset.sigs.k8s.io/worker-index", "leaderworkerset.sigs.k8s.io/group-index",
+    "leaderworkerset.sigs.k8s.io/group-key", "leaderworkerset.sigs.k8s.io/template-revision-hash",
+    "ray.io/cluster", "ray.io/node-type", "ray.io/group", "ray.io/serve", "ray.io/is-ray-node",
+})
+
+
 def selector_matches(selector: Any, labels: dict) -> bool:
     """A LabelSelector (matchLabels/matchExpressions); an empty selector matches everything."""
     if not isinstance(selector, dict):
         return False
     labels = as_dict(labels)
     for k, v in as_dict(selector.get("matchLabels")).items():
-        if labels.get(k) != v:
+        if labels.get(k) != v and k not in RUNTIME_LABELS:
             return False
     for expr in as_list(selector.get("matchExpressions")):
         expr = as_dict(expr)
         key, op, values = expr.get("key"), expr.get("operator"), as_list(expr.get("values"))
+        if key in RUNTIME_LABELS:
+            continue
         if op == "In" and labels.get(key) not in values:
             return False
         if op == "NotIn" and key in labels and labels[key] in values:
@@ -195,7 +208,8 @@ def selector_matches(selector: Any, labels: dict) -> bool:
 
 def map_matches(selector: Any, labels: dict) -> bool:
     labels = as_dict(labels)
-    return isinstance(selector, dict) and bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+    return isinstance(selector, dict) and bool(selector) and all(labels.get(k) == v or k in RUNTIME_LABELS
+                                                                 for k, v in selector.items())
 
 
 @dataclass
