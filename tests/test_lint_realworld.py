@@ -376,3 +376,14 @@ def test_selectors_on_labels_controllers_set_at_run_time_pass():
                "  selector: {app: m, statefulset.kubernetes.io/pod-name: m-0}\n  ports: [{port: 8000}]\n")
     assert "service-selector-mismatch" not in rules(sts + per_pod)
     assert "service-selector-mismatch" in rules(sts + per_pod.replace("app: m,", "app: n,"))
+
+
+def test_commented_out_installs_and_dollar_signs_inside_values_are_fine():
+    base = DEPLOY.format(name="m", image="vllm/vllm-openai:v0.11.0")
+    script = base.replace('command: ["vllm", "serve", "meta-llama/Llama-3.1-8B-Instruct"]',
+                          'command: ["/bin/sh", "-c", "# pip install vllm\\nvllm serve meta-llama/Llama-3.1-8B-Instruct"]')
+    assert "runtime-fetch" not in rules(script)
+    assert "runtime-fetch" in rules(script.replace("# pip install vllm", "pip install vllm"))
+    env = base.replace("          resources:", "          env: [{name: A, value: 'pa$sword'}, {name: B, value: $(A)}]\n          resources:")
+    assert "env-unexpanded" not in rules(env)
+    assert "env-unexpanded" in rules(env.replace("$(A)", "'${A}'"))

@@ -85,20 +85,21 @@ def _layout(b: Bundle, s: Server) -> tuple[int, int, int, int] | None:
 
 # Accelerators that are not counted in GPUs (TPU chips, Neuron cores, Gaudi cards): the
 # parallel layout maps onto them differently, so only their presence is checked.
-OTHER_ACCELERATORS = ("google.com/tpu", "aws.amazon.com/neuron", "habana.ai/gaudi", "intel.com/gpu", "gpu.intel.com/")
+OTHER_ACCELERATORS = ("google.com/tpu", "aws.amazon.com/neuron", "habana.ai/gaudi", "intel.com/gpu", "gpu.intel.com/",
+                      "huawei.com/ascend")
 
 
 def _other_accelerator(container: dict) -> bool:
     res = as_dict(container.get("resources"))
     keys = [str(k) for section in ("limits", "requests") for k in as_dict(res.get(section))]
-    return any(k.startswith(OTHER_ACCELERATORS) for k in keys)
+    return any(k.lower().startswith(OTHER_ACCELERATORS) for k in keys)
 
 
 def _gpu_limit(container: dict) -> tuple[str, int | None] | None:
     res = as_dict(container.get("resources"))
     for section in ("limits", "requests"):
         for key, value in as_dict(res.get(section)).items():
-            if "gpu" in str(key).lower() and not str(key).startswith(OTHER_ACCELERATORS):
+            if "gpu" in str(key).lower() and not str(key).lower().startswith(OTHER_ACCELERATORS):
                 try:
                     return f"{section}.{key}", int(str(value))
                 except ValueError:

@@ -29,6 +29,7 @@ KEEPING_VOLUMES = ("persistentVolumeClaim", "hostPath", "csi", "nfs", "image", "
 SYSTEM_PATHS = ("/dev", "/proc", "/sys", "/etc", "/run", "/var/run", "/secrets", "/tmp")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _VAR = re.compile(r"\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)")
+_COMMENT = re.compile(r"(^|\s)#[^\n]*")
 FETCH_AT_START = (
     (re.compile(r"\b(?:pip3?|uv pip|python3? -m pip)\s+install\b"), "pip install"),
     (re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*install\b"), "apt-get install"),
@@ -158,7 +159,7 @@ def _requests(b: Bundle, s: Server) -> None:
 
 
 # ----------------------------------------------------------------------------- env
-_SHELL_VAR = re.compile(r"(?<![$\\])\$(?:\{\w+\}|[A-Za-z_]\w*)")
+_SHELL_VAR = re.compile(r"^\$(?:\{\w+\}|[A-Za-z_]\w*)$")  # the whole value: `value: $HF_TOKEN`
 
 
 def _env_shell_vars(b: Bundle, pod) -> None:
@@ -199,9 +200,10 @@ def _scripts(c: dict, cpath: tuple):
 def _fetch(b: Bundle, pod) -> None:
     for cpath, c in pod.containers(init=True):
         for path, script in _scripts(c, cpath):
-            kinds = [what for pattern, what in FETCH_AT_START if pattern.search(script)]
+            live = _COMMENT.sub("", script)  # a commented-out `# pip install vllm` runs nothing
+            kinds = [what for pattern, what in FETCH_AT_START if pattern.search(live)]
             if kinds:
-                git = " (from a git branch, which moves)" if re.search(r"git\+https?://", script) else ""
+                git = " (from a git branch, which moves)" if re.search(r"git\+https?://", live) else ""
                 b.report("runtime-fetch", pod.doc, path,
                          f"the container runs {' and '.join(dict.fromkeys(kinds))} when it starts{git}: every start "
                          "depends on the network, and a restart may install different code",
