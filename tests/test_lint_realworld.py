@@ -387,3 +387,40 @@ def test_commented_out_installs_and_dollar_signs_inside_values_are_fine():
     env = base.replace("          resources:", "          env: [{name: A, value: 'pa$sword'}, {name: B, value: $(A)}]\n          resources:")
     assert "env-unexpanded" not in rules(env)
     assert "env-unexpanded" in rules(env.replace("$(A)", "'${A}'"))
+
+
+def test_monitors_of_operator_objects_and_kserve_predictor_pods():
+    isvc = """apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: llama, namespace: ai}
+spec:
+  predictor:
+    model: {modelFormat: {name: huggingface}, storageUri: "pvc://models/llama"}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: llama, namespace: ai}
+spec:
+  selector: {matchLabels: {serving.kserve.io/inferenceservice: llama}}
+  podMetricsEndpoints: [{port: http}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: llama, namespace: ai}
+spec:
+  selector: {matchLabels: {serving.kserve.io/inferenceservice: llama}}
+  endpoints: [{port: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: other, namespace: ai, labels: {app: other}}
+spec:
+  selector: {app: other}
+  ports: [{name: http, port: 80}]
+"""
+    assert "monitor-selector-mismatch" not in rules(isvc, Severity.WARNING)
+
+
+def test_tpu_pods_need_no_nccl_shared_memory():
+    tpu = LWS.replace('nvidia.com/gpu: "8"', 'google.com/tpu: "4"')
+    assert "shm-missing" not in rules(tpu) and "shm-missing" in rules(LWS)

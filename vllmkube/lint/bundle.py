@@ -47,8 +47,8 @@ def pod_template_paths(doc: Document) -> list[tuple]:
         paths += [base + ("workerGroupSpecs", i, "template") for i in range(len(as_list(doc.get(*base, "workerGroupSpecs"))))]
     if doc.kind == "InferenceService":
         for component in ("predictor", "transformer", "explainer"):
-            if as_list(doc.get("spec", component, "containers")):
-                paths.append(("spec", component))  # the component is itself a pod spec
+            if component == "predictor" or as_list(doc.get("spec", component, "containers")):
+                paths.append(("spec", component))  # the component is itself a pod spec (KServe adds the model container)
     return paths
 
 

@@ -141,6 +141,8 @@ def _shm(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
     tp, pp, dp_local, _ = layout
     if tp * pp * dp_local <= 1 or s.pod.spec.get("hostIPC") is True:
         return
+    if _other_accelerator(s.container) or imagetags.is_cpu_image(s.image):
+        return  # the NCCL shared-memory failure is a GPU one
     for mount in as_list(s.container.get("volumeMounts")):
         if isinstance(mount, dict) and str(mount.get("mountPath", "")).rstrip("/") == "/dev/shm":
             return

@@ -151,9 +151,17 @@ def _monitors(b: Bundle) -> None:
                              "name the container port, or use portNumber")
 
 
+# Labels of Services and pods that operators create (KServe, LWS, KubeRay): objects not linted.
+OPERATOR_LABEL_PREFIXES = ("serving.kserve.io/", "leaderworkerset.sigs.k8s.io/", "ray.io/")
+
+
 def _report_unmatched(b: Bundle, m: Document, scope: list, matched: list, what: str) -> bool:
     if matched:
         return True
+    keys = [str(k) for k in as_dict(m.get("spec", "selector", "matchLabels"))]
+    keys += [str(as_dict(e).get("key")) for e in as_list(m.get("spec", "selector", "matchExpressions"))]
+    if any(k.startswith(OPERATOR_LABEL_PREFIXES) for k in keys):
+        return False  # it selects what an operator creates
     extra = f" (linted: {_names(scope)})" if scope else ""
     b.report("monitor-selector-mismatch", m, ("spec", "selector"),
              f"the selector matches no {what} among the linted objects{extra}: Prometheus scrapes nothing",
