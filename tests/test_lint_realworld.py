@@ -424,3 +424,10 @@ spec:
 def test_tpu_pods_need_no_nccl_shared_memory():
     tpu = LWS.replace('nvidia.com/gpu: "8"', 'google.com/tpu: "4"')
     assert "shm-missing" not in rules(tpu) and "shm-missing" in rules(LWS)
+
+
+def test_chart_yaml_and_component_configs_in_a_folder_are_skipped_not_errors():
+    chart = "apiVersion: v2\nname: vllm-stack\nversion: 0.1.0\n"
+    config = "apiVersion: config.lws.x-k8s.io/v1alpha1\nkind: Configuration\nleaderElection: {leaderElect: true}\n"
+    for text in (chart, config):
+        assert {(f.rule, f.severity) for f in findings(text)} == {("not-a-resource", Severity.INFO)}

@@ -65,6 +65,12 @@ def lint(sources: Sequence[Source], options: LintOptions = LintOptions()) -> Lin
                 findings.append(doc.finding("not-a-resource", Severity.INFO, (), "not a Kubernetes object "
                                             "(no apiVersion, kind or metadata); skipped", "lint only manifests"))
                 continue
+            if "metadata" not in doc.data:
+                # Chart.yaml, component configs (kind: Configuration), audit policies: apiVersion
+                # without metadata is configuration read by a program, not an API object
+                findings.append(doc.finding("not-a-resource", Severity.INFO, (), "a configuration document "
+                                            "(no metadata), not a Kubernetes object; skipped", "lint only manifests"))
+                continue
             problem = resource_problem(doc)
             if problem:
                 findings.append(doc.finding("not-a-resource", Severity.ERROR, problem[0], f"the document {problem[1]}",
