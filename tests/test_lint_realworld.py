@@ -3,6 +3,7 @@ each builds the smallest shape of a published manifest that tripped lint."""
 from __future__ import annotations
 
 import pytest
+from pathlib import Path
 
 from vllmkube.lint import LintOptions, Source, lint, lint_text
 from vllmkube.lint.findings import Severity
@@ -431,3 +432,17 @@ def test_chart_yaml_and_component_configs_in_a_folder_are_skipped_not_errors():
     config = "apiVersion: config.lws.x-k8s.io/v1alpha1\nkind: Configuration\nleaderElection: {leaderElect: true}\n"
     for text in (chart, config):
         assert {(f.rule, f.severity) for f in findings(text)} == {("not-a-resource", Severity.INFO)}
+
+
+def test_a_folder_run_skips_helm_chart_templates_with_info(tmp_path):
+    from vllmkube.lint import collect
+
+    chart = tmp_path / "charts" / "vllm"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: vllm\nversion: 0.1.0\n")
+    (chart / "templates" / "deployment.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
+    (tmp_path / "loose.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
+    result = lint(collect([str(tmp_path)], lambda: ""), NO_SCHEMA)
+    got = sorted((Path(f.file).name, f.rule, f.severity.label) for f in result.findings)
+    assert got == [("Chart.yaml", "not-a-resource", "info"), ("deployment.yaml", "not-a-resource", "info"),
+                   ("loose.yaml", "yaml-invalid", "error")]

@@ -53,6 +53,7 @@ class Source:
     name: str
     text: str
     error: str = ""  # why the file could not be read (a finding on the file, not an abort)
+    skip: str = ""  # why the file is not linted (an info finding)
 
 
 @dataclass
@@ -128,12 +129,22 @@ def collect(paths: list[str], read_stdin: Callable[[], str]) -> list[Source]:
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             if not found:
                 raise InputError(p, "folder holds no *.yaml or *.yml file", "pass a folder of manifests")
-            sources += [_read(f) for f in found]
+            sources += [_chart_template(f) or _read(f) for f in found]
         elif path.is_file():
             sources.append(_read(path))
         else:
             raise InputError(p, "no such file or folder", "check the path")
     return sources
+
+
+def _chart_template(path: Path) -> Source | None:
+    """A file under a Helm chart's templates/ (found by walking a folder) is not a manifest yet."""
+    for parent in path.parents:
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return Source(str(path), "", skip=f"a template of the Helm chart {parent.parent}")
+        if parent.name in ("", "/"):
+            break
+    return None
 
 
 def _read(path: Path) -> Source:
@@ -186,6 +197,9 @@ def _syntax_finding(source: Source, index: int, exc: Exception, first_line: int,
 def parse(source: Source) -> tuple[list[Document], list[Finding]]:
     """Documents of one source and the YAML-level findings. A document that cannot be read is
     one ``yaml-invalid`` finding; the documents around it are still read."""
+    if source.skip:
+        return [], [Finding(source.name, 1, "(file)", Severity.INFO, "not-a-resource", f"{source.skip}; skipped",
+                            "lint the rendered chart: helm template ... | vllmkube lint -", 1)]
     if source.error:
         return [], [Finding(source.name, 1, "(file)", Severity.ERROR, "yaml-invalid", f"the file {source.error}",
                             "lint UTF-8 YAML manifests", 1)]
