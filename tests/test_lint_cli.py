@@ -26,7 +26,7 @@ def test_exit_codes(capsys, tmp_path):
     assert bad.out.splitlines()[1].startswith("  fix: ")
     assert "error(s)" in bad.err and "keda" not in bad.err
     # an unparsable file is a finding on that file (exit 1), and the files next to it are still linted
-    (tmp_path / "broken.yaml").write_text("a: [1,\n")
+    (tmp_path / "broken.yaml").write_text("kind: [Deployment,\n")
     shutil.copy(BAD, tmp_path / "stack.yaml")
     r = run(capsys, "lint", "--no-schema", str(tmp_path))
     assert r.code == 1 and "Traceback" not in r.err

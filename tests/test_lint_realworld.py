@@ -441,7 +441,7 @@ def test_a_folder_run_skips_helm_chart_templates_with_info(tmp_path):
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: vllm\nversion: 0.1.0\n")
     (chart / "templates" / "deployment.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
-    (tmp_path / "loose.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
+    (tmp_path / "loose.yaml").write_text("kind: Service\nmetadata:\n  name: {{ .Release.Name }}\n")
     result = lint(collect([str(tmp_path)], lambda: ""), NO_SCHEMA)
     got = sorted((Path(f.file).name, f.rule, f.severity.label) for f in result.findings)
     assert got == [("Chart.yaml", "not-a-resource", "info"), ("deployment.yaml", "not-a-resource", "info"),

@@ -59,7 +59,7 @@ def lint(sources: Sequence[Source], options: LintOptions = LintOptions()) -> Lin
         # YAML findings only for Kubernetes objects: other YAML next to them (CI workflows with
         # their `on:` key, config files) is skipped, not judged.
         meant = {d.index for d in docs if looks_like_object(d)}
-        findings += [f for f in yaml_findings if f.document in meant or f.path == "(file)" or f.rule == "yaml-invalid"]
+        findings += [f for f in yaml_findings if f.document in meant or f.path in ("(file)", "(document)")]
         for doc in docs:
             if not looks_like_object(doc):
                 findings.append(doc.finding("not-a-resource", Severity.INFO, (), "not a Kubernetes object "

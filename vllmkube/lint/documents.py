@@ -182,10 +182,16 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
     yield start, "".join(lines[start:])
 
 
+_OBJECT_KEY = re.compile(r"^(apiVersion|kind)\s*:", re.MULTILINE)
+
+
 def _syntax_finding(source: Source, index: int, exc: Exception, first_line: int, chunk: str) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else first_line + 1
+    line = first_line + (mark.line + 1 if mark is not None else 1)
     problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if not _OBJECT_KEY.search(chunk):  # mkdocs.yml, CI config...: not meant for Kubernetes
+        return Finding(source.name, index, "(document)", Severity.INFO, "not-a-resource",
+                       f"not a Kubernetes object (and not plain YAML: {problem}); skipped", "lint only manifests", line)
     if _TEMPLATE.search(chunk):
         message = f"not valid YAML ({problem}): it holds template placeholders ({{{{ ... }}}}) that were not rendered"
         fix = "lint the rendered output (helm template ... | vllmkube lint -), not the template"
@@ -208,9 +214,8 @@ def parse(source: Source) -> tuple[list[Document], list[Finding]]:
     findings: list[Finding] = []
     index = 0
     for first_line, chunk in _chunks(source.text):
-        padded = "\n" * first_line + chunk  # keeps the parser's line numbers those of the file
         try:
-            nodes = list(y.compose_all(padded))
+            nodes = list(y.compose_all(chunk))
         except Exception as exc:  # ruamel's MarkedYAMLError family, and anything odder
             index += 1
             findings.append(_syntax_finding(source, index, exc, first_line, chunk))
@@ -219,12 +224,14 @@ def parse(source: Source) -> tuple[list[Document], list[Finding]]:
             if node is None or str(getattr(node, "tag", "")).endswith(":null"):
                 continue  # an empty document (only comments, or "---" twice)
             index += 1
-            walker = _Walker(source.name, index)
+            walker = _Walker(source.name, index, first_line)
             try:
                 walker.walk(node, (), 0)
                 data = _plain(y.constructor.construct_document(node))
             except Exception as exc:  # e.g. an unhashable key: `name: {{ .Name }}` is a mapping used as a key
-                findings.append(_syntax_finding(source, index, exc, node.start_mark.line, chunk))
+                if getattr(exc, "problem_mark", None) is None and getattr(exc, "context_mark", None) is None:
+                    exc.problem_mark = node.start_mark  # where the document starts, for errors without a mark
+                findings.append(_syntax_finding(source, index, exc, first_line, chunk))
                 continue
             for path, value in walker.patches:
                 data = _patch(data, path, value)
@@ -247,9 +254,9 @@ def _objects(doc: Document) -> Iterator[Document]:
 class _Walker:
     """Walks the composed node tree: lines of every key and item, duplicates, YAML 1.1 booleans."""
 
-    def __init__(self, file: str, index: int) -> None:
-        self.file, self.index = file, index
-        self.lines: dict[Path_, int] = {(): 1}
+    def __init__(self, file: str, index: int, offset: int = 0) -> None:
+        self.file, self.index, self.offset = file, index, offset  # offset: the document's first line in its file
+        self.lines: dict[Path_, int] = {(): offset + 1}
         self.findings: list[Finding] = []
         self.patches: list[tuple[Path_, bool]] = []
 
@@ -262,12 +269,12 @@ class _Walker:
         if depth > MAX_DEPTH:
             return
         if not path:
-            self.lines[()] = node.start_mark.line + 1
+            self.lines[()] = self.offset + node.start_mark.line + 1
         if isinstance(node, MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
                 key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
-                line = key_node.start_mark.line + 1
+                line = self.offset + key_node.start_mark.line + 1
                 if key == "<<" and str(key_node.tag).endswith(":merge"):
                     continue
                 child = path + (key,)
@@ -284,12 +291,12 @@ class _Walker:
                 self.walk(value_node, child, depth + 1)
         elif isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
-                self.lines.setdefault(path + (i,), item.start_mark.line + 1)
+                self.lines.setdefault(path + (i,), self.offset + item.start_mark.line + 1)
                 self.walk(item, path + (i,), depth + 1)
         elif isinstance(node, ScalarNode) and self._yaml11(node):
             value = YAML11_BOOLEANS[node.value]
             self.patches.append((path, value))
-            self._find("yaml11-boolean", Severity.WARNING, path, node.start_mark.line + 1,
+            self._find("yaml11-boolean", Severity.WARNING, path, self.offset + node.start_mark.line + 1,
                        f"unquoted {node.value} is the boolean {str(value).lower()} for kubectl (YAML 1.1) "
                        f"but the string {node.value!r} for YAML 1.2 tools",
                        f'write "{node.value}" if you mean text, or {str(value).lower()} if you mean a boolean')

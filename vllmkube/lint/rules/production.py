@@ -170,8 +170,8 @@ def _env_shell_vars(b: Bundle, pod) -> None:
             value = e.get("value") if isinstance(e, dict) else None
             if isinstance(value, str) and _SHELL_VAR.search(value):
                 b.report("env-unexpanded", pod.doc, cpath + ("env", i, "value"),
-                         f"env {e.get('name')} is the literal text {value!r}: Kubernetes does not expand shell "
-                         "variables in env values, so the container gets the dollar sign and the name",
+                         f"env {e.get('name')} is {value!r}: unless the file goes through envsubst (as some samples "
+                         "say), Kubernetes passes the dollar sign and the name on literally",
                          "use valueFrom.secretKeyRef for secrets, or $(NAME) for a variable defined earlier in env")
 
 

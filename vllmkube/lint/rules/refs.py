@@ -5,8 +5,10 @@ scope (most likely a typo), and an info finding when none do (it may live elsewh
 """
 from __future__ import annotations
 
+import os
+
 from ..findings import Severity
-from ..bundle import SCALABLE, Bundle, Pod, map_matches, related, selector_matches
+from ..bundle import RAY_CLUSTER_SPEC, SCALABLE, Bundle, Pod, map_matches, related, selector_matches
 from ..documents import Document, as_dict, as_list, dig
 
 
@@ -73,12 +75,19 @@ def _in_monitor_scope(m: Document, doc: Document) -> bool:
         return related(m, doc)
     if doc.namespace is None:
         return doc.file == m.file
+    if doc.file != m.file and os.path.dirname(doc.file) != os.path.dirname(m.file):
+        return False  # another folder is another application (see bundle.related)
     return sel.get("any") is True or doc.namespace in names
 
 
+# Ports KubeRay adds to every Ray container (ray-operator/controllers/ray/common/pod.go).
+RAY_PORTS = frozenset({"gcs-server", "dashboard", "client", "serve", "metrics", "as-metrics", "dash-metrics"})
+
+
 def _port_names(pod: Pod) -> set[str]:
-    return {str(port.get("name")) for _, c in pod.containers() for port in as_list(c.get("ports"))
-            if isinstance(port, dict) and port.get("name")}
+    names = {str(port.get("name")) for _, c in pod.containers() for port in as_list(c.get("ports"))
+             if isinstance(port, dict) and port.get("name")}
+    return names | RAY_PORTS if pod.doc.kind in RAY_CLUSTER_SPEC else names
 
 
 def _services(b: Bundle) -> None:
