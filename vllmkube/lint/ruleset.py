@@ -63,6 +63,8 @@ _ALL = (
     Rule("rollout-stuck", W, "A rolling update with surge that cannot start its new pod (ReadWriteOnce claim)", "vllm"),
     Rule("runtime-fetch", W, "Code or packages fetched when the container starts (pip install, git, runtime_env)", "vllm"),
     Rule("host-access", W, "A vLLM pod on host namespaces (network, IPC, PID) or with hostPath volumes", "vllm"),
+    Rule("api-key-in-args", W, "vllm serve --api-key with the key written into the manifest", "vllm"),
+    Rule("vllm-demo-server", W, "vllm.entrypoints.api_server: vLLM's demo server, not the OpenAI-compatible one", "vllm"),
     Rule("env-unexpanded", I, "An env value with shell $VAR syntax, which Kubernetes passes on literally", "vllm"),
     Rule("secret-not-base64", E, "Secret data that is not base64: the API server rejects the Secret", "vllm"),
 )

@@ -44,6 +44,8 @@ def check(b: Bundle) -> None:
         _probes(b, s)
         _cache(b, s)
         _requests(b, s)
+        _api_key(b, s)
+        _demo_server(b, s)
     for isvc in b.of("InferenceService"):
         _isvc_cache(b, isvc)
     for pod in b.pods:
@@ -142,6 +144,27 @@ def _isvc_cache(b: Bundle, isvc: Document) -> None:
         b.report("model-cache-missing", isvc, ("spec", "predictor", "model", "args"),
                  f"--model_id={hub[0]} without storageUri: every predictor pod downloads the weights from the hub "
                  "when it starts", "set storageUri (hf://, s3:// or a pvc:// the weights are pre-loaded on)")
+
+
+# ----------------------------------------------------------------------------- server flags
+def _api_key(b: Bundle, s: Server) -> None:
+    arg = s.inv.find("--api-key")
+    if arg is None or not arg.value or _VAR.search(arg.value):
+        return  # $(VLLM_API_KEY) from a Secret is the right shape
+    b.report("api-key-in-args", s.doc, arg.path,
+             "--api-key is written into the manifest: everyone who can read the workload (or its pods' command "
+             "line) has the key, and it lands in git",
+             "put the key in a Secret and pass it as env VLLM_API_KEY (secretKeyRef), or --api-key $(VLLM_API_KEY)")
+
+
+def _demo_server(b: Bundle, s: Server) -> None:
+    if s.inv.entrypoint != "vllm.entrypoints.api_server":
+        return
+    path = s.inv.args[0].path[:-1] if s.inv.args else s.cpath
+    b.report("vllm-demo-server", s.doc, path,
+             "vllm.entrypoints.api_server is vLLM's demonstration server: no OpenAI-compatible API "
+             "(/v1/completions, /v1/chat/completions), and vLLM does not maintain it for production",
+             "run vllm serve MODEL (or python3 -m vllm.entrypoints.openai.api_server --model MODEL)")
 
 
 # ----------------------------------------------------------------------------- requests
