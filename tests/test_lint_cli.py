@@ -59,7 +59,7 @@ def test_json_output(capsys):
     first = body["findings"][0]
     assert (first["rule"], first["severity"], first["document"], first["kind"], first["path"]) == (
         "keda-metrictype-mismatch", "error", 2, "ScaledObject", "spec.triggers[0]")
-    assert first["line"] == 54 and first["fix"]  # the "- type: prometheus" line
+    assert first["line"] == 55 and first["fix"]  # the "- type: prometheus" line
 
 
 def test_sarif_output(capsys):
@@ -73,7 +73,7 @@ def test_sarif_output(capsys):
     assert result["ruleId"] == "keda-metrictype-mismatch" and result["level"] == "error"
     assert rules[result["ruleIndex"]] == "keda-metrictype-mismatch"
     loc = result["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == BAD and loc["region"]["startLine"] == 54
+    assert loc["artifactLocation"]["uri"] == BAD and loc["region"]["startLine"] == 55
 
 
 def test_folder_with_schema_location(capsys, shared_dir, tmp_path):

@@ -446,3 +446,11 @@ def test_a_folder_run_skips_helm_chart_templates_with_info(tmp_path):
     got = sorted((Path(f.file).name, f.rule, f.severity.label) for f in result.findings)
     assert got == [("Chart.yaml", "not-a-resource", "info"), ("deployment.yaml", "not-a-resource", "info"),
                    ("loose.yaml", "yaml-invalid", "error")]
+
+
+def test_a_default_rollout_of_a_gpu_pod_needs_spare_gpus_advice():
+    deploy = DEPLOY.format(name="m", image="vllm/vllm-openai:v0.11.0")
+    (f,) = [f for f in findings(deploy) if f.rule == "rollout-stuck"]
+    assert f.severity == Severity.INFO and "1 pod(s) of 1 GPU(s)" in f.message
+    replace = deploy.replace("spec:\n  selector", "spec:\n  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}\n  selector")
+    assert "rollout-stuck" not in rules(replace)

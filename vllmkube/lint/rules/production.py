@@ -291,9 +291,44 @@ def _surges(d: Document) -> bool:
     return str(surge).strip() not in ("0", "0%")
 
 
+def _percent_or_int(value, replicas: int, round_up: bool) -> int | None:
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            share = float(text[:-1]) * replicas / 100
+            return int(-(-share // 1)) if round_up else int(share // 1)
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _gpu_surge(b: Bundle, d: Document) -> None:
+    """Surge with nothing unavailable: the new GPU pod must fit beside the old ones."""
+    gpus = 0
+    for s in b.servers_of(d):
+        for section in ("limits", "requests"):
+            for key, value in as_dict(as_dict(s.container.get("resources")).get(section)).items():
+                if "gpu" in str(key).lower() and str(value).isdigit():
+                    gpus = max(gpus, int(str(value)))
+    if not gpus:
+        return
+    replicas = d.get("spec", "replicas", default=1)
+    replicas = replicas if isinstance(replicas, int) and replicas > 0 else 1
+    rolling = as_dict(dig(d.get("spec", "strategy"), "rollingUpdate"))
+    surge = _percent_or_int(rolling.get("maxSurge", "25%"), replicas, True)
+    unavailable = _percent_or_int(rolling.get("maxUnavailable", "25%"), replicas, False)
+    if surge and unavailable == 0:
+        b.report("rollout-stuck", d, ("spec", "strategy") if d.get("spec", "strategy") else ("spec",),
+                 f"a rolling update adds {surge} pod(s) of {gpus} GPU(s) before it stops an old one (maxUnavailable "
+                 f"rounds to 0 for {replicas} replica(s)): on a fully used GPU pool the new pod stays Pending and "
+                 "the rollout never finishes", "keep spare GPU capacity, or set rollingUpdate {maxSurge: 0, "
+                 "maxUnavailable: 1} (one replica down at a time), or strategy: Recreate", Severity.INFO)
+
+
 def _rollout(b: Bundle, d: Document) -> None:
     if not _surges(d):
         return
+    _gpu_surge(b, d)
     spec = as_dict(d.get("spec", "template", "spec"))
     for i, vol in enumerate(as_list(spec.get("volumes"))):
         claim = dig(vol, "persistentVolumeClaim", "claimName")
