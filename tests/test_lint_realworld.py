@@ -454,3 +454,22 @@ def test_a_default_rollout_of_a_gpu_pod_needs_spare_gpus_advice():
     assert f.severity == Severity.INFO and "1 pod(s) of 1 GPU(s)" in f.message
     replace = deploy.replace("spec:\n  selector", "spec:\n  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}\n  selector")
     assert "rollout-stuck" not in rules(replace)
+
+
+def test_llm_inference_service_pods_are_checked_without_false_layout_findings():
+    llmisvc = """apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata: {name: qwen, namespace: ai}
+spec:
+  model: {uri: "hf://Qwen/Qwen2.5-7B-Instruct", name: qwen}
+  replicas: 1
+  parallelism: {tensor: 4}
+  template:
+    containers:
+      - name: main
+        image: vllm/vllm-openai:v0.11.0
+        resources: {limits: {nvidia.com/gpu: "4", cpu: "8", memory: 64Gi}}
+"""
+    found = rules(llmisvc)
+    assert not {"gpu-limit-mismatch", "probe-missing", "model-cache-missing"} & found
+    assert "shm-missing" in found  # four GPUs in the pod and no /dev/shm: still NCCL's problem

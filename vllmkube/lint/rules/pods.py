@@ -67,6 +67,9 @@ def _layout(b: Bundle, s: Server) -> tuple[int, int, int, int] | None:
     """(tp, pp, dp per pod, nodes per model copy); None when an argument is not a literal."""
     inv = s.inv
     tp = inv.int_value("--tensor-parallel-size", 1)
+    if s.doc.kind == "LLMInferenceService" and inv.find("--tensor-parallel-size") is None:
+        tensor = s.doc.get("spec", "parallelism", "tensor")  # KServe passes it to vLLM
+        tp = tensor if isinstance(tensor, int) and tensor > 0 else 1
     pp = inv.int_value("--pipeline-parallel-size", 1)
     dp_local = inv.int_value("--data-parallel-size-local", None)
     dp = inv.int_value("--data-parallel-size", 1)
@@ -111,6 +114,8 @@ def _gpus(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
     tp, pp, dp_local, nodes = layout
     if s.doc.kind in RAY_CLUSTER_SPEC:
         return  # the Ray cluster's pods together hold the GPUs of one model copy
+    if s.doc.kind == "LLMInferenceService":
+        return  # KServe adds the parallel flags from spec.parallelism
     if (tp * pp) % nodes:
         return
     expected = tp * pp * dp_local // nodes
