@@ -34,6 +34,8 @@ RAY_CLUSTER_SPEC: dict[str, tuple[str, ...]] = {
     "RayCluster": ("spec",), "RayService": ("spec", "rayClusterConfig"), "RayJob": ("spec", "rayClusterSpec"),
     "RayClusterFleet": ("spec", "template", "spec"),  # AIBrix: a Deployment-like fleet of RayClusters
 }
+# Kinds whose template paths above point at a pod spec itself, not at {metadata, spec}
+POD_SPEC_KINDS = frozenset({"InferenceService", "LLMInferenceService"})
 SCALABLE = {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "LeaderWorkerSet"}
 LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
 LWS_WORKER_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/worker-index"
@@ -100,7 +102,7 @@ class Pod:
     spec_path: tuple = ()
 
     def __post_init__(self) -> None:
-        if not self.spec_path and self.doc.kind != "InferenceService":
+        if not self.spec_path and self.doc.kind not in POD_SPEC_KINDS:
             self.spec_path = self.path + ("spec",)
 
     @property
@@ -248,10 +250,11 @@ class Bundle:
             if d.kind == "Pod" and isinstance(d.get("spec"), dict):
                 yield Pod(d, (), d.get("spec"), as_dict(d.get("metadata", "labels")), ("spec",))
             for path in pod_template_paths(d):
-                spec = d.get(*path) if d.kind == "InferenceService" else d.get(*path, "spec")
+                direct = d.kind in POD_SPEC_KINDS
+                spec = d.get(*path) if direct else d.get(*path, "spec")
                 if isinstance(spec, dict):
                     labels = {**as_dict(d.get(*path, "metadata", "labels")), **controller_labels(d, path)}
-                    yield Pod(d, path, spec, labels, path if d.kind == "InferenceService" else path + ("spec",))
+                    yield Pod(d, path, spec, labels, path if direct else path + ("spec",))
 
     def _servers(self) -> Iterator[Server]:
         for pod in self.pods:
