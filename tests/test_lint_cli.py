@@ -23,15 +23,17 @@ def test_exit_codes(capsys, tmp_path):
     bad = run(capsys, "lint", "--no-schema", BAD)
     assert bad.code == 1
     # file:LINE:COL first, as compilers print it: editors and CI annotations jump to the line
-    assert bad.out.splitlines()[0].startswith(f"{BAD}:38:7: error keda-metrictype-mismatch: ")
+    assert bad.out.splitlines()[0].startswith(f"{BAD}:55:7: error keda-metrictype-mismatch: ")
     assert bad.out.splitlines()[0].endswith(" [document 2: spec.triggers[0]]")
     assert bad.out.splitlines()[1].startswith("  fix: ")
     assert "error(s)" in bad.err and "keda" not in bad.err
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("a: [1,\n")
-    r = run(capsys, "lint", str(broken))
-    assert (r.code, r.out) == (2, "")
-    assert r.err.startswith(f"error: {broken}:") and len(r.err.splitlines()) == 1
+    # an unparsable file is a finding on that file (exit 1), and the files next to it are still linted
+    (tmp_path / "broken.yaml").write_text("kind: [Deployment,\n")
+    shutil.copy(BAD, tmp_path / "stack.yaml")
+    r = run(capsys, "lint", "--no-schema", str(tmp_path))
+    assert r.code == 1 and "Traceback" not in r.err
+    assert r.out.startswith(f"{tmp_path / 'broken.yaml'}:2:1: error yaml-invalid: not valid YAML")
+    assert "stack.yaml:55:7: error keda-metrictype-mismatch" in r.out
     assert run(capsys, "lint", "--output", "xml", GOOD).code == 2
     assert run(capsys, "lint", "--disable", "no-such-rule", GOOD).code == 2
 
@@ -48,7 +50,7 @@ def test_stdin(capsys, monkeypatch):
 
     monkeypatch.setattr("sys.stdin", io.StringIO(Path(BAD).read_text()))
     r = run(capsys, "lint", "--no-schema", "-")
-    assert r.code == 1 and r.out.startswith("stdin:38:7: error keda-metrictype-mismatch")
+    assert r.code == 1 and r.out.startswith("stdin:55:7: error keda-metrictype-mismatch")
 
 
 def test_json_output(capsys):
@@ -59,7 +61,7 @@ def test_json_output(capsys):
     first = body["findings"][0]
     assert (first["rule"], first["severity"], first["document"], first["kind"], first["path"]) == (
         "keda-metrictype-mismatch", "error", 2, "ScaledObject", "spec.triggers[0]")
-    assert (first["line"], first["column"]) == (38, 7) and first["fix"]  # the "- type: prometheus" line
+    assert (first["line"], first["column"]) == (55, 7) and first["fix"]  # the "- type: prometheus" line
 
 
 def test_sarif_output(capsys):
@@ -73,7 +75,7 @@ def test_sarif_output(capsys):
     assert result["ruleId"] == "keda-metrictype-mismatch" and result["level"] == "error"
     assert rules[result["ruleIndex"]] == "keda-metrictype-mismatch"
     loc = result["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == BAD and loc["region"] == {"startLine": 38, "startColumn": 7}
+    assert loc["artifactLocation"]["uri"] == BAD and loc["region"] == {"startLine": 55, "startColumn": 7}
 
 
 def test_folder_with_schema_location(capsys, shared_dir, tmp_path):

@@ -66,10 +66,24 @@ def test_stdin_and_missing_paths():
         collect([], lambda: "")
 
 
-def test_invalid_yaml_is_unusable_input_with_its_line():
-    with pytest.raises(InputError) as err:
-        lint([Source("bad.yaml", "a: 1\nb: [unclosed\n")], LintOptions(schema=False))
-    assert str(err.value).startswith("bad.yaml:3: is not valid YAML")
+def test_invalid_yaml_is_one_finding_with_its_line_and_the_other_documents_are_linted():
+    text = "kind: Service\nb: [unclosed\n---\n" + CM.format(name="ok") + "---\nkind: [x\n"
+    result = lint([Source("bad.yaml", text), Source("good.yaml", CM.format(name="g"))], LintOptions(schema=False))
+    invalid = [(f.file, f.document, f.line) for f in result.findings if f.rule == "yaml-invalid"]
+    assert invalid == [("bad.yaml", 1, 3), ("bad.yaml", 3, 13)]
+    assert result.documents == 2  # the ConfigMap between the broken documents, and good.yaml
+    # not meant for Kubernetes at all (no apiVersion/kind line): skipped with info, not an error
+    other = lint([Source("mkdocs.yml", "theme: !!python/name:material.extensions.emoji.twemoji\n")], LintOptions(schema=False))
+    assert [(f.rule, f.severity.label) for f in other.findings] == [("not-a-resource", "info")]
+
+
+def test_template_placeholders_are_a_finding_not_a_crash():
+    """`name: {{ .Name }}` parses as a mapping used as a key (unhashable): one finding per document."""
+    text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Name }}\n---\n" + CM.format(name="ok")
+    result = lint_text(text, "t.yaml", LintOptions(schema=False))
+    (f,) = [f for f in result.findings if f.rule == "yaml-invalid"]
+    assert (f.document, f.line, f.severity.label) == (1, 4, "error") and "template placeholders" in f.message
+    assert result.documents == 1
 
 
 def test_non_object_documents_are_skipped_with_info():

@@ -72,3 +72,25 @@ def test_no_crash_on_any_type_swap():
                 rules.run(Bundle(trial))  # must not raise
                 runs += 1
     assert runs > 1000
+
+
+def test_no_crash_on_type_swaps_in_operator_shapes():
+    """The same over real-world operator objects: LWS with a Service, KServe with autoscaling,
+    a KubeRay RayService with a runtime_env."""
+    corpus = Path(__file__).parent / "lint_corpus"
+    docs = []
+    for rel in ("lws-vllm-tpu.yaml", "kserve-keda-llm-metrics.yaml", "kuberay-rayservice-vllm.yaml"):
+        docs += parse(Source(rel, (corpus / rel).read_text()))[0]
+    runs = 0
+    for i, doc in enumerate(docs):
+        for path in list(_paths(doc.data))[1:]:
+            if path[0] in ("apiVersion", "kind"):
+                continue
+            for other in (None, "x", {}):
+                if type(other) is type(doc.get(*path)):
+                    continue
+                mutated = copy.deepcopy(doc.data)
+                _set(mutated, path, other)
+                rules.run(Bundle(docs[:i] + [Document(doc.file, doc.index, mutated, doc.lines)] + docs[i + 1:]))
+                runs += 1
+    assert runs > 300

@@ -59,7 +59,8 @@ def test_the_table_starts_at_0_8():
 
 
 def test_nothing_outside_the_table_spells_a_vllm_metric_name():
-    files = [p for p in (REPO / "vllmkube").rglob("*.py") if p.name != "metrics.py"]
+    # lint/metricnames.py: names outside vLLM's table (the production-stack router's, V0 leftovers)
+    files = [p for p in (REPO / "vllmkube").rglob("*.py") if p.name not in ("metrics.py", "metricnames.py")]
     files += list((REPO / "templates").glob("*"))
     assert any(p.name == "rules.py" for p in files)
     offenders = [f"{p.relative_to(REPO)}: {m}" for p in files if p.is_file()

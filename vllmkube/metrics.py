@@ -113,8 +113,3 @@ def replacement(metric: str, v: VllmVersion) -> str | None:
                 return None
     return None
 
-
-# issue 12: vllm:-named metrics that a router in front of the engines exports, so they exist while no
-# engine pod runs (a trigger on them can wake a service scaled to zero): the production-stack router
-# counts the requests it receives (vllm-project/production-stack, router metrics).
-ROUTER_METRICS = frozenset({"vllm:num_incoming_requests_total"})

@@ -59,11 +59,17 @@ def lint(sources: Sequence[Source], options: LintOptions = LintOptions()) -> Lin
         # YAML findings only for Kubernetes objects: other YAML next to them (CI workflows with
         # their `on:` key, config files) is skipped, not judged.
         meant = {d.index for d in docs if looks_like_object(d)}
-        findings += [f for f in yaml_findings if f.document in meant]
+        findings += [f for f in yaml_findings if f.document in meant or f.path in ("(file)", "(document)")]
         for doc in docs:
             if not looks_like_object(doc):
                 findings.append(doc.finding("not-a-resource", Severity.INFO, (), "not a Kubernetes object "
                                             "(no apiVersion, kind or metadata); skipped", "lint only manifests"))
+                continue
+            if "metadata" not in doc.data:
+                # Chart.yaml, component configs (kind: Configuration), audit policies: apiVersion
+                # without metadata is configuration read by a program, not an API object
+                findings.append(doc.finding("not-a-resource", Severity.INFO, (), "a configuration document "
+                                            "(no metadata), not a Kubernetes object; skipped", "lint only manifests"))
                 continue
             problem = resource_problem(doc)
             if problem:

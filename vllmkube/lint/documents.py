@@ -10,6 +10,7 @@ files are configuration, not objects, and are skipped.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ def as_dict(value: Any) -> dict:
 class Source:
     name: str
     text: str
+    error: str = ""  # why the file could not be read (a finding on the file, not an abort)
+    skip: str = ""  # why the file is not linted (an info finding)
 
 
 @dataclass
@@ -87,11 +90,11 @@ class Document:
     def is_mapping(self) -> bool:
         return isinstance(self.data, dict)
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:
         return str(self.get("kind", default="")) if self.is_mapping else ""
 
-    @property
+    @functools.cached_property
     def api_version(self) -> str:
         return str(self.get("apiVersion", default="")) if self.is_mapping else ""
 
@@ -99,11 +102,11 @@ class Document:
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return str(self.get("metadata", "name", default="") or "")
 
-    @property
+    @functools.cached_property
     def namespace(self) -> str | None:
         ns = self.get("metadata", "namespace")
         return str(ns) if ns else None
@@ -134,7 +137,7 @@ def collect(paths: list[str], read_stdin: Callable[[], str]) -> list[Source]:
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             if not found:
                 raise InputError(p, "folder holds no *.yaml or *.yml file", "pass a folder of manifests")
-            sources += [_read(f) for f in found]
+            sources += [_chart_template(f) or _read(f) for f in found]
         elif path.is_file():
             sources.append(_read(path))
         else:
@@ -142,13 +145,23 @@ def collect(paths: list[str], read_stdin: Callable[[], str]) -> list[Source]:
     return sources
 
 
+def _chart_template(path: Path) -> Source | None:
+    """A file under a Helm chart's templates/ (found by walking a folder) is not a manifest yet."""
+    for parent in path.parents:
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return Source(str(path), "", skip=f"a template of the Helm chart {parent.parent}")
+        if parent.name in ("", "/"):
+            break
+    return None
+
+
 def _read(path: Path) -> Source:
     try:
         return Source(str(path), path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise InputError(str(path), "is not UTF-8 text", "pass YAML manifests") from None
+        return Source(str(path), "", "is not UTF-8 text")
     except OSError as exc:
-        raise InputError(str(path), f"cannot be read: {exc.strerror or exc}", "check the permissions") from None
+        return Source(str(path), "", f"cannot be read: {exc.strerror or exc}")
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -162,30 +175,76 @@ def _yaml():
     return y
 
 
+_DOC_START = re.compile(r"^---(?:[ \t]|$)")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each YAML document: one bad document must not hide the others."""
+    lines = text.splitlines(keepends=True)
+    start = 0
+    for i, line in enumerate(lines):
+        if i > start and _DOC_START.match(line):
+            yield start, "".join(lines[start:i])
+            start = i
+    yield start, "".join(lines[start:])
+
+
+_OBJECT_KEY = re.compile(r"^(apiVersion|kind)\s*:", re.MULTILINE)
+
+
+def _syntax_finding(source: Source, index: int, exc: Exception, first_line: int, chunk: str) -> Finding:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = first_line + (mark.line + 1 if mark is not None else 1)
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if not _OBJECT_KEY.search(chunk):  # mkdocs.yml, CI config...: not meant for Kubernetes
+        return Finding(source.name, index, "(document)", Severity.INFO, "not-a-resource",
+                       f"not a Kubernetes object (and not plain YAML: {problem}); skipped", "lint only manifests", line)
+    if _TEMPLATE.search(chunk):
+        message = f"not valid YAML ({problem}): it holds template placeholders ({{{{ ... }}}}) that were not rendered"
+        fix = "lint the rendered output (helm template ... | vllmkube lint -), not the template"
+    else:
+        message, fix = f"not valid YAML ({problem})", "fix the syntax"
+    return Finding(source.name, index, "(document)", Severity.ERROR, "yaml-invalid", message, fix, line)
+
+
 def parse(source: Source) -> tuple[list[Document], list[Finding]]:
-    """Documents of one source and the YAML-level findings. Raises InputError on bad syntax."""
+    """Documents of one source and the YAML-level findings. A document that cannot be read is
+    one ``yaml-invalid`` finding; the documents around it are still read."""
+    if source.skip:
+        return [], [Finding(source.name, 1, "(file)", Severity.INFO, "not-a-resource", f"{source.skip}; skipped",
+                            "lint the rendered chart: helm template ... | vllmkube lint -", 1)]
+    if source.error:
+        return [], [Finding(source.name, 1, "(file)", Severity.ERROR, "yaml-invalid", f"the file {source.error}",
+                            "lint UTF-8 YAML manifests", 1)]
     y = _yaml()
     docs: list[Document] = []
     findings: list[Finding] = []
-    try:
-        nodes = list(y.compose_all(source.text))
-    except Exception as exc:  # ruamel's MarkedYAMLError family
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"{source.name}:{mark.line + 1}" if mark is not None else source.name
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(where, f"is not valid YAML ({problem})", "fix the syntax; Helm templates must be rendered first") from None
     index = 0
-    for node in nodes:
-        if node is None or str(getattr(node, "tag", "")).endswith(":null"):
-            continue  # an empty document (only comments, or "---" twice)
-        index += 1
-        walker = _Walker(source.name, index)
-        walker.walk(node, (), 0)
-        data = _plain(y.constructor.construct_document(node))
-        for path, value in walker.patches:
-            data = _patch(data, path, value)
-        findings += walker.findings
-        docs += list(_objects(Document(source.name, index, data, walker.lines, columns=walker.columns)))
+    for first_line, chunk in _chunks(source.text):
+        try:
+            nodes = list(y.compose_all(chunk))
+        except Exception as exc:  # ruamel's MarkedYAMLError family, and anything odder
+            index += 1
+            findings.append(_syntax_finding(source, index, exc, first_line, chunk))
+            continue
+        for node in nodes:
+            if node is None or str(getattr(node, "tag", "")).endswith(":null"):
+                continue  # an empty document (only comments, or "---" twice)
+            index += 1
+            walker = _Walker(source.name, index, first_line)
+            try:
+                walker.walk(node, (), 0)
+                data = _plain(y.constructor.construct_document(node))
+            except Exception as exc:  # e.g. an unhashable key: `name: {{ .Name }}` is a mapping used as a key
+                if getattr(exc, "problem_mark", None) is None and getattr(exc, "context_mark", None) is None:
+                    exc.problem_mark = node.start_mark  # where the document starts, for errors without a mark
+                findings.append(_syntax_finding(source, index, exc, first_line, chunk))
+                continue
+            for path, value in walker.patches:
+                data = _patch(data, path, value)
+            findings += walker.findings
+            docs += list(_objects(Document(source.name, index, data, walker.lines, columns=walker.columns)))
     return docs, findings
 
 
@@ -203,16 +262,16 @@ def _objects(doc: Document) -> Iterator[Document]:
 class _Walker:
     """Walks the composed node tree: lines of every key and item, duplicates, YAML 1.1 booleans."""
 
-    def __init__(self, file: str, index: int) -> None:
-        self.file, self.index = file, index
-        self.lines: dict[Path_, int] = {(): 1}
+    def __init__(self, file: str, index: int, offset: int = 0) -> None:
+        self.file, self.index, self.offset = file, index, offset  # offset: the document's first line in its file
+        self.lines: dict[Path_, int] = {(): offset + 1}
         self.columns: dict[Path_, int] = {(): 1}
         self.findings: list[Finding] = []
         self.patches: list[tuple[Path_, bool]] = []
 
     def _find(self, rule: str, sev: Severity, path: Path_, mark: Any, message: str, fix: str) -> None:
         self.findings.append(Finding(self.file, self.index, format_path(path), sev, rule, message, fix,
-                                     mark.line + 1, column=mark.column + 1))
+                                     self.offset + mark.line + 1, column=mark.column + 1))
 
     def walk(self, node: Any, path: Path_, depth: int) -> None:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -220,13 +279,13 @@ class _Walker:
         if depth > MAX_DEPTH:
             return
         if not path:
-            self.lines[()] = node.start_mark.line + 1
+            self.lines[()] = self.offset + node.start_mark.line + 1
             self.columns[()] = node.start_mark.column + 1
         if isinstance(node, MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
                 key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
-                line = key_node.start_mark.line + 1
+                line = self.offset + key_node.start_mark.line + 1
                 if key == "<<" and str(key_node.tag).endswith(":merge"):
                     continue
                 child = path + (key,)
@@ -245,7 +304,7 @@ class _Walker:
         elif isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
                 if path + (i,) not in self.lines:
-                    self.lines[path + (i,)] = item.start_mark.line + 1
+                    self.lines[path + (i,)] = self.offset + item.start_mark.line + 1
                     self.columns[path + (i,)] = item.start_mark.column + 1
                 self.walk(item, path + (i,), depth + 1)
         elif isinstance(node, ScalarNode) and self._yaml11(node):

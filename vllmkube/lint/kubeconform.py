@@ -69,6 +69,6 @@ def _findings(file: str, r: dict, docs: Sequence[Document]) -> list[Finding]:
         if doc is not None:
             out.append(doc.finding("kubeconform", severity, path, message, fix))
         else:
-            out.append(Finding(file, 0, format_path(path), severity, "kubeconform", message, fix, None,
+            out.append(Finding(file, 0, format_path(path), severity, "kubeconform", message, fix, 1,
                                str(r.get("kind", "")), str(r.get("name", ""))))
     return out

@@ -10,6 +10,7 @@ Unparseable text raises ``PromQLError``; callers then skip the shape checks.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -217,7 +218,9 @@ def _unquote(raw: str) -> str:
     return body if raw[0] == "`" else re.sub(r"\\(.)", r"\1", body)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Node:
+    """The parse tree of a query (cached: several rules read each query; nobody mutates a tree)."""
     return _Parser(text).parse()
 
 
@@ -231,7 +234,10 @@ def selectors(node: Node) -> Iterator[Node]:
 def metric_name(sel: Node) -> str:
     if sel.name:
         return sel.name
-    return next((v for label, op, v in sel.matchers if label == "__name__" and op == "="), "")
+    found = next((v for label, op, v in sel.matchers if label == "__name__" and op == "="), "")
+    # {__name__=~"name"} with a regex that is just a name selects that name
+    return found or next((v for label, op, v in sel.matchers if label == "__name__" and op == "=~"
+                          and re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", v)), "")
 
 
 def _vector_arg(node: Node) -> Node | None:

@@ -19,6 +19,7 @@ class Rule:
 
 _ALL = (
     # YAML and schema layer
+    Rule("yaml-invalid", E, "A file or document that cannot be parsed (e.g. unrendered template placeholders)", "yaml"),
     Rule("yaml-duplicate-key", E, "A mapping repeats a key; tools disagree on which value wins", "yaml"),
     Rule("yaml11-boolean", W, "An unquoted yes/no/on/off that kubectl (YAML 1.1) reads as a boolean", "yaml"),
     Rule("not-a-resource", E, "A document without apiVersion, kind or metadata.name", "schema"),
@@ -37,12 +38,15 @@ _ALL = (
     Rule("metric-not-exported", E, "A vLLM metric name the deployed vLLM version does not export", "vllm"),
     Rule("vllm-flag-rejected", E, "A vllm serve flag the deployed vLLM version rejects", "vllm"),
     Rule("vllm-disable-log-stats", E, "--disable-log-stats turns off the metrics autoscaling and alerts read", "vllm"),
-    Rule("image-not-pinned", W, "An image with :latest or no tag at all", "vllm"),
+    Rule("vllm-serve-model-flag", E, "vllm serve given --model on a version that wants the model positional", "vllm"),
+    Rule("metric-deprecated", W, "A vLLM metric name that current releases hide or removed", "vllm"),
+    Rule("image-not-pinned", W, "An image with a floating tag (:latest, :nightly, :main) or no tag", "vllm"),
     # cross references
     Rule("scale-target-missing", E, "An autoscaler whose scaleTargetRef names no linted workload", "vllm"),
     Rule("autoscaler-conflict", E, "Two autoscalers (HPA, ScaledObject) own one workload", "vllm"),
     Rule("replicas-with-autoscaler", W, "spec.replicas set on a workload an autoscaler owns", "vllm"),
     Rule("service-selector-mismatch", E, "A Service whose selector matches no pod template", "vllm"),
+    Rule("service-port-duplicate", E, "Two Service ports with one port number and protocol", "vllm"),
     Rule("service-target-port-missing", E, "A Service targetPort name no selected container declares", "vllm"),
     Rule("monitor-selector-mismatch", E, "A ServiceMonitor/PodMonitor whose selector matches nothing", "vllm"),
     Rule("monitor-port-missing", E, "A monitor endpoint port name the Service or container does not declare", "vllm"),
@@ -51,6 +55,17 @@ _ALL = (
     Rule("service-named-vllm", E, "A Service named vllm injects VLLM_PORT and crashes vLLM", "vllm"),
     Rule("gpu-limit-mismatch", E, "The GPU limit differs from tensor x pipeline parallel size per pod", "vllm"),
     Rule("shm-missing", E, "Multi-GPU vLLM without a memory-backed /dev/shm (NCCL fails)", "vllm"),
-    Rule("startup-probe-budget", E, "The probes kill the pod before the model can load", "vllm"),
+    Rule("startup-probe-budget", E, "The probes kill the pod before the model can load (or download)", "vllm"),
+    # production hygiene of the vLLM pod
+    Rule("probe-missing", W, "A vLLM server without readiness or startup probe gets traffic before the model loads", "vllm"),
+    Rule("model-cache-missing", W, "Weights downloaded on every start: no volume keeps the model", "vllm"),
+    Rule("resources-missing", W, "A vLLM server without CPU or memory requests", "vllm"),
+    Rule("rollout-stuck", W, "A rolling update with surge that cannot start its new pod (ReadWriteOnce claim)", "vllm"),
+    Rule("runtime-fetch", W, "Code or packages fetched when the container starts (pip install, git, runtime_env)", "vllm"),
+    Rule("host-access", W, "A vLLM pod on host namespaces (network, IPC, PID) or with hostPath volumes", "vllm"),
+    Rule("api-key-in-args", W, "vllm serve --api-key with the key written into the manifest", "vllm"),
+    Rule("vllm-demo-server", W, "vllm.entrypoints.api_server: vLLM's demo server, not the OpenAI-compatible one", "vllm"),
+    Rule("env-unexpanded", I, "An env value with shell $VAR syntax, which Kubernetes passes on literally", "vllm"),
+    Rule("secret-not-base64", E, "Secret data that is not base64: the API server rejects the Secret", "vllm"),
 )
 RULES: dict[str, Rule] = {r.id: r for r in _ALL}

@@ -44,6 +44,7 @@ class Invocation:
     model: str | None
     args: list[Arg] = field(default_factory=list)
     from_script: bool = False
+    positional: str | None = None  # the model given as the first non-flag token
 
     def find(self, flag: str) -> Arg | None:
         found = [a for a in self.args if a.flag == flag]
@@ -94,7 +95,7 @@ def parse_tokens(items: list[tuple[str, tuple]], entrypoint: str, from_script: b
         tok, path = items[i]
         if not _is_flag(tok):
             if inv.model is None:
-                inv.model = tok
+                inv.model = inv.positional = tok
             i += 1
             continue
         name, eq, val = tok.partition("=")
@@ -165,6 +166,8 @@ def _shell_script(items: list[tuple[str, tuple]]) -> tuple[str, tuple] | None:
     for j in range(start + 1, len(items) - 1):
         tok = items[j][0]
         if tok.startswith("-") and not tok.startswith("--") and tok.endswith("c"):
+            if items[j + 1][0] == "--" and j + 2 < len(items):  # bash -lc -- SCRIPT
+                return items[j + 2]
             return items[j + 1]
     return None
 

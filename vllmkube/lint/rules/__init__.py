@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..bundle import Bundle
-from . import keda, pods, refs, versions
+from . import keda, pods, production, refs, versions
 
-CHECKS = (keda.check, versions.check, refs.check, pods.check)
+CHECKS = (keda.check, versions.check, refs.check, pods.check, production.check)
 
 
 def run(bundle: Bundle) -> None:

@@ -9,12 +9,14 @@
 """
 from __future__ import annotations
 
-from ...metrics import ROUTER_METRICS  # exist at zero replicas: a router, not an engine, exports them
+from .. import metricnames as router
 from ..bundle import Bundle
 from ..documents import Document, as_list, dig
 from ..promqlshape import PromQLError, form, metric_name, parse, selectors, single_series
+from .versions import isvc_queries
 
-SCOPE_LABELS = ("namespace", "model_name")
+# A matcher on one of these selects one workload's series: it scopes namespace and model at once.
+WORKLOAD_LABELS = ("job", "service", "pod", "instance", "container", "endpoint")
 
 
 def prometheus_triggers(so: Document):
@@ -24,6 +26,7 @@ def prometheus_triggers(so: Document):
 
 
 def check(b: Bundle) -> None:
+    _isvc(b)
     for so in b.of("ScaledObject"):
         spec = so.get("spec") or {}
         if not isinstance(spec, dict):
@@ -47,7 +50,9 @@ def check(b: Bundle) -> None:
                 only_vllm = False
                 continue
             names = [metric_name(s) for s in selectors(node)]
-            only_vllm = only_vllm and bool(names) and all(n.startswith("vllm:") and n not in ROUTER_METRICS for n in names)
+            # the router's request counter exists at zero engine replicas: it can wake the service
+            only_vllm = only_vllm and bool(names) and all(n.startswith("vllm:") and not router.wakes_from_zero(n)
+                                                          for n in names)
             qpath = ("spec", "triggers", i, "metadata", "query")
             ok, why = single_series(node)
             if not ok:
@@ -58,17 +63,41 @@ def check(b: Bundle) -> None:
             _scope(b, so, qpath, node)
         _cooldown(b, so, spec)
         # Any other trigger (the KEDA HTTP add-on's external-push, a queue, cron) can wake it.
+        # (ScaledObjects KServe generates from an InferenceService are checked there: _isvc)
         if triggers and only_vllm and len(triggers) == len(as_list(spec.get("triggers"))):
             _zero(b, so, spec)
-        if value_triggers and isinstance(spec.get("fallback"), dict):
+        if value_triggers and isinstance(spec.get("fallback"), dict):  # noqa: SIM102
             which = ", ".join(f"triggers[{i}]" for i in value_triggers)
             b.report("keda-fallback-value-trigger", so, ("spec", "fallback"),
                      f"fallback with metricType Value ({which}) needs KEDA 2.18 or newer; older KEDA supports "
                      "fallback for AverageValue triggers only", "run KEDA >= 2.18, or use AverageValue triggers")
 
 
-def _metric_type(b: Bundle, so: Document, i: int, metric_type: str, explicit: bool, node, modifiers: bool) -> None:
-    path = ("spec", "triggers", i, "metricType") if explicit else ("spec", "triggers", i)
+def _isvc(b: Bundle) -> None:
+    """KServe turns spec.predictor.autoScaling into a ScaledObject: the same query rules hold."""
+    for isvc in b.of("InferenceService"):
+        for qpath, query in isvc_queries(isvc):
+            try:
+                node = parse(query)
+            except PromQLError:
+                continue
+            ok, why = single_series(node)
+            if not ok:
+                b.report("keda-query-not-aggregated", isvc, qpath,
+                         f"the query can return several series ({why}); the ScaledObject KServe creates then fails "
+                         "with \"returned multiple elements\"",
+                         "aggregate to one series: sum(...) with target AverageValue, or avg(...) with target Value")
+            external = qpath[:6]  # ...metrics[i].external
+            metric_type = str(dig(isvc.get(*external), "target", "type") or "AverageValue")
+            if metric_type in ("Value", "AverageValue"):
+                _metric_type(b, isvc, external + ("target", "type"), metric_type, True, node, False, external)
+            _scope(b, isvc, qpath, node)
+
+
+def _metric_type(b: Bundle, so: Document, i, metric_type: str, explicit: bool, node, modifiers: bool,
+                 base: tuple = ()) -> None:
+    base = base or ("spec", "triggers", i)
+    path = i if isinstance(i, tuple) else (base + ("metricType",) if explicit else base)
     if metric_type == "Utilization":
         b.report("keda-metrictype-mismatch", so, path, "metricType Utilization only exists for cpu and memory triggers",
                  "use AverageValue with a sum(...) query, or Value with an avg(...) query")
@@ -94,13 +123,18 @@ def _scope(b: Bundle, so: Document, qpath: tuple, node) -> None:
         if not name.startswith("vllm:"):
             continue
         have = {label for label, op, _ in sel.matchers if op in ("=", "=~")}
-        missing = [label for label in SCOPE_LABELS if label not in have]
+        if have & set(WORKLOAD_LABELS):
+            continue  # job="..." (or service, pod) already selects one workload
+        model_label = "model" if router.router_only(name) else "model_name"
+        missing = [label for label in ("namespace", model_label) if label not in have]
         if missing:
             where = "in the cluster" if "namespace" in missing else "in the namespace"
             wanted = ", ".join(f'{label}="..."' for label in missing)
+            what = ("the router labels requests by model" if model_label == "model"
+                    else "model_name is the first --served-model-name")
             b.report("keda-query-unscoped", so, qpath,
                      f"{name} is selected without {' and '.join(missing)}: the query also counts every other vLLM {where}",
-                     f"add {wanted} to the selector (model_name is the first --served-model-name)")
+                     f"add {wanted} to the selector ({what})")
             return
 
 

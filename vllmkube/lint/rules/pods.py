@@ -16,11 +16,16 @@ from ...errors import InputError
 from ...plan.pod import ENGINE_INIT_S, PROBE_SAFETY
 from ...sizing import BYTES_PER_PARAM, GIB, PRECISION_LABEL
 from ...spec import RenderSpec
-from ..bundle import Bundle, Server, same_namespace
+from .. import imagetags
+from ..bundle import RAY_CLUSTER_SPEC, Bundle, Server, related
+from .production import downloads_at_start
 from ..documents import as_dict, as_list, dig
 from ..findings import Severity
 
 LOAD_RATE_GIB_S = RenderSpec.model_fields["load_rate_gib_s"].default
+# A download from the Hugging Face hub onto a fresh node: ~250 MB/s is a good day (hf_transfer
+# or Xet reach more; a shared NAT or a throttled token much less).
+DOWNLOAD_GIB_S = 0.25
 PVC_HEADROOM = 1.2  # a model cache PVC holds the weights plus about 20%
 _QUANT_HINT = re.compile(r"(awq|gptq|nvfp4|mxfp4|int8|w8a8|int4|w4a16|fp8)", re.IGNORECASE)
 _HINT_PRECISION = {"awq": "awq", "gptq": "gptq", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "int8": "int8", "w8a8": "int8",
@@ -44,11 +49,10 @@ def check(b: Bundle) -> None:
 # ----------------------------------------------------------------------------- VLLM_PORT
 def _service_named_vllm(b: Bundle) -> None:
     for svc in b.of("Service"):
-        if svc.name != "vllm":
-            continue
-        exposed = [s for s in b.servers if same_namespace(s.doc.namespace, svc.namespace)
-                   and s.pod.spec.get("enableServiceLinks") is not False]
-        protected = [s for s in b.servers if same_namespace(s.doc.namespace, svc.namespace)] and not exposed
+        if svc.name != "vllm" or svc.get("spec", "clusterIP") == "None" or svc.get("spec", "type") == "ExternalName":
+            continue  # the kubelet injects <NAME>_PORT only for Services with a cluster IP
+        exposed = [s for s in b.servers if related(svc, s.doc) and s.pod.spec.get("enableServiceLinks") is not False]
+        protected = [s for s in b.servers if related(svc, s.doc)] and not exposed
         if protected:
             continue
         who = ", ".join(sorted({s.doc.ref for s in exposed})[:3]) if exposed else "every vLLM pod in the namespace"
@@ -64,6 +68,9 @@ def _layout(b: Bundle, s: Server) -> tuple[int, int, int, int] | None:
     """(tp, pp, dp per pod, nodes per model copy); None when an argument is not a literal."""
     inv = s.inv
     tp = inv.int_value("--tensor-parallel-size", 1)
+    if s.doc.kind == "LLMInferenceService" and inv.find("--tensor-parallel-size") is None:
+        tensor = s.doc.get("spec", "parallelism", "tensor")  # KServe passes it to vLLM
+        tp = tensor if isinstance(tensor, int) and tensor > 0 else 1
     pp = inv.int_value("--pipeline-parallel-size", 1)
     dp_local = inv.int_value("--data-parallel-size-local", None)
     dp = inv.int_value("--data-parallel-size", 1)
@@ -80,11 +87,23 @@ def _layout(b: Bundle, s: Server) -> tuple[int, int, int, int] | None:
     return tp, pp, dp_local, nnodes
 
 
+# Accelerators that are not counted in GPUs (TPU chips, Neuron cores, Gaudi cards): the
+# parallel layout maps onto them differently, so only their presence is checked.
+OTHER_ACCELERATORS = ("google.com/tpu", "aws.amazon.com/neuron", "habana.ai/gaudi", "intel.com/gpu", "gpu.intel.com/",
+                      "huawei.com/ascend")
+
+
+def _other_accelerator(container: dict) -> bool:
+    res = as_dict(container.get("resources"))
+    keys = [str(k) for section in ("limits", "requests") for k in as_dict(res.get(section))]
+    return any(k.lower().startswith(OTHER_ACCELERATORS) for k in keys)
+
+
 def _gpu_limit(container: dict) -> tuple[str, int | None] | None:
     res = as_dict(container.get("resources"))
     for section in ("limits", "requests"):
         for key, value in as_dict(res.get(section)).items():
-            if "gpu" in str(key).lower():
+            if "gpu" in str(key).lower() and not str(key).lower().startswith(OTHER_ACCELERATORS):
                 try:
                     return f"{section}.{key}", int(str(value))
                 except ValueError:
@@ -94,12 +113,19 @@ def _gpu_limit(container: dict) -> tuple[str, int | None] | None:
 
 def _gpus(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
     tp, pp, dp_local, nodes = layout
+    if s.doc.kind in RAY_CLUSTER_SPEC:
+        return  # the Ray cluster's pods together hold the GPUs of one model copy
+    if s.doc.kind == "LLMInferenceService":
+        return  # KServe adds the parallel flags from spec.parallelism
     if (tp * pp) % nodes:
         return
     expected = tp * pp * dp_local // nodes
     parts = f"--tensor-parallel-size {tp} x --pipeline-parallel-size {pp}" + (f" x data parallel {dp_local}" if dp_local > 1 else "")
     parts += f" / {nodes} nodes" if nodes > 1 else ""
     found = _gpu_limit(s.container)
+    if found is None and (_other_accelerator(s.container) or imagetags.is_cpu_image(s.image)
+                          or s.pod.spec.get("resourceClaims")):
+        return  # TPU/Neuron/Gaudi, a CPU build of vLLM, or devices claimed through DRA
     if found is None:
         b.report("gpu-limit-mismatch", s.doc, s.cpath + ("resources",),
                  f"no GPU limit, but {parts} needs {expected} GPU(s) in this pod: it may land on a node without GPUs",
@@ -113,13 +139,16 @@ def _gpus(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
               else f"{count - expected} GPU(s) stay idle")
     b.report("gpu-limit-mismatch", s.doc, s.cpath + ("resources",) + tuple(where.split(".", 1)),
              f"GPU {where.split('.')[0][:-1]} {count}, but {parts} = {expected} per pod: {effect}",
-             f"set the GPU limit to {expected}, or change the parallel sizes")
+             f"set the GPU limit to {expected}, or change the parallel sizes",
+             Severity.ERROR if count < expected else Severity.WARNING)  # idle GPUs cost, but the server runs
 
 
 def _shm(b: Bundle, s: Server, layout: tuple[int, int, int, int]) -> None:
     tp, pp, dp_local, _ = layout
     if tp * pp * dp_local <= 1 or s.pod.spec.get("hostIPC") is True:
         return
+    if _other_accelerator(s.container) or imagetags.is_cpu_image(s.image):
+        return  # the NCCL shared-memory failure is a GPU one
     for mount in as_list(s.container.get("volumeMounts")):
         if isinstance(mount, dict) and str(mount.get("mountPath", "")).rstrip("/") == "/dev/shm":
             return
@@ -170,7 +199,7 @@ def _weights(b: Bundle, s: Server) -> tuple[float, str, Severity] | None:
         return size, f"{m.id} ({PRECISION_LABEL[precision]} weights, ~{size:.0f} GiB)", Severity.ERROR
     for vol in as_list(s.pod.spec.get("volumes")):
         claim = dig(vol, "persistentVolumeClaim", "claimName")
-        pvc = b.find("PersistentVolumeClaim", str(claim), s.doc.namespace) if claim else None
+        pvc = b.find("PersistentVolumeClaim", str(claim), s.doc) if claim else None
         storage = pvc.get("spec", "resources", "requests", "storage") if pvc else None
         gib = _gib(storage)
         if gib:
@@ -205,13 +234,30 @@ def _probes(b: Bundle, s: Server) -> None:
     except (TypeError, ValueError):
         return
     needed = math.ceil(size / LOAD_RATE_GIB_S + ENGINE_INIT_S)
-    if budget >= needed:
-        return
     which = "startupProbe" if key == "startupProbe" else "livenessProbe (there is no startupProbe)"
-    want = math.ceil((needed * PROBE_SAFETY - delay) / period)
+    allows = f"{which} allows {budget}s (initialDelay {delay} + period {period} x failureThreshold {failures})"
+    if budget < needed:
+        want = math.ceil((needed * PROBE_SAFETY - delay) / period)
+        b.report("startup-probe-budget", s.doc, s.cpath + (key,),
+                 f"{allows}, but loading {source} at {LOAD_RATE_GIB_S:g} GiB/s plus ~{ENGINE_INIT_S}s engine "
+                 f"start needs ~{needed}s: the kubelet kills vLLM mid-load",
+                 f"add a startupProbe on /health with periodSeconds {period} and failureThreshold >= {want}"
+                 if key != "startupProbe" else f"raise startupProbe.failureThreshold to {want} or more", severity)
+        return
+    model = downloads_at_start(s)
+    download = math.ceil(size / DOWNLOAD_GIB_S) if model else 0
+    if severity != Severity.ERROR and not download:
+        return  # the size is a guess from a claim's capacity: too rough to ask for margin
+    safe = math.ceil((needed + download) * PROBE_SAFETY)
+    if budget >= safe:
+        return
+    want = math.ceil((safe - delay) / period)
+    if download:
+        why = (f"every start first downloads {model} (~{size:.0f} GiB, ~{download}s at {DOWNLOAD_GIB_S:g} GiB/s), "
+               f"then loads it (~{needed}s with engine start)")
+    else:
+        why = f"loading {source} with engine start takes ~{needed}s, which leaves less than {PROBE_SAFETY:g}x margin"
     b.report("startup-probe-budget", s.doc, s.cpath + (key,),
-             f"{which} allows {budget}s (initialDelay {delay} + period {period} x failureThreshold {failures}), but "
-             f"loading {source} at {LOAD_RATE_GIB_S:g} GiB/s plus ~{ENGINE_INIT_S}s engine start needs ~{needed}s: "
-             "the kubelet kills vLLM mid-load",
-             f"add a startupProbe on /health with periodSeconds {period} and failureThreshold >= {want}"
-             if key != "startupProbe" else f"raise startupProbe.failureThreshold to {want} or more", severity)
+             f"{allows}: {why}; a slow node or a slow day and the kubelet kills vLLM mid-start",
+             f"raise {key}.failureThreshold to {want} or more" + (", or keep the model on a volume" if download else ""),
+             Severity.WARNING)

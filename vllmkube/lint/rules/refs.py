@@ -5,13 +5,17 @@ scope (most likely a typo), and an info finding when none do (it may live elsewh
 """
 from __future__ import annotations
 
+import os
+
 from ..findings import Severity
-from ..bundle import SCALABLE, Bundle, Pod, map_matches, same_namespace, selector_matches
+from ..bundle import RAY_CLUSTER_SPEC, SCALABLE, Bundle, Pod, map_matches, related, selector_matches
 from ..documents import Document, as_dict, as_list, dig
 
 
-def _missing_severity(candidates: list) -> Severity:
-    return Severity.ERROR if candidates else Severity.INFO
+def _missing_severity(candidates: list, near: Document) -> Severity:
+    """A miss is an error (most likely a typo) when an object of that kind sits in the same
+    file; otherwise the target may simply live elsewhere: info."""
+    return Severity.ERROR if any(getattr(c, "doc", c).file == near.file for c in candidates) else Severity.INFO
 
 
 def _names(docs: list) -> str:
@@ -38,14 +42,16 @@ def _autoscalers(b: Bundle) -> None:
             continue
         kind = str(ref.get("kind") or ("Deployment" if a.kind == "ScaledObject" else ""))
         name = str(ref["name"])
-        target = b.find(kind, name, a.namespace)
+        target = b.find(kind, name, a)
+        if target is None and b.generated(kind, name, a) is not None:
+            continue  # an operator creates it (KServe's <name>-predictor)
         if target is None:
-            same = [d for d in b.of(kind) if same_namespace(d.namespace, a.namespace)]
+            same = b.near(a, kind)
             extra = f" (linted {kind}s: {_names(same)})" if same else ""
             b.report("scale-target-missing", a, ("spec", "scaleTargetRef", "name"),
                      f"scaleTargetRef names {kind} {name!r}, which is not among the linted objects{extra}",
                      "fix scaleTargetRef (kind defaults to Deployment), or lint the workload with it",
-                     _missing_severity(same))
+                     _missing_severity(same, a))
             continue
         key = (target.kind, target.name, target.namespace)
         if key in owners:
@@ -61,13 +67,27 @@ def _autoscalers(b: Bundle) -> None:
 
 
 # ----------------------------------------------------------------------------- services
-def _pods_in(b: Bundle, namespaces: set | None) -> list[Pod]:
-    return [p for p in b.pods if namespaces is None or any(same_namespace(p.namespace, n) for n in namespaces)]
+def _in_monitor_scope(m: Document, doc: Document) -> bool:
+    """Whether a monitor's namespaceSelector reaches ``doc`` (unnamespaced: same file only)."""
+    sel = as_dict(m.get("spec", "namespaceSelector"))
+    names = {str(n) for n in as_list(sel.get("matchNames"))}
+    if sel.get("any") is not True and not names:
+        return related(m, doc)
+    if doc.namespace is None:
+        return doc.file == m.file
+    if doc.file != m.file and os.path.dirname(doc.file) != os.path.dirname(m.file):
+        return False  # another folder is another application (see bundle.related)
+    return sel.get("any") is True or doc.namespace in names
+
+
+# Ports KubeRay adds to every Ray container (ray-operator/controllers/ray/common/pod.go).
+RAY_PORTS = frozenset({"gcs-server", "dashboard", "client", "serve", "metrics", "as-metrics", "dash-metrics"})
 
 
 def _port_names(pod: Pod) -> set[str]:
-    return {str(port.get("name")) for _, c in pod.containers() for port in as_list(c.get("ports"))
-            if isinstance(port, dict) and port.get("name")}
+    names = {str(port.get("name")) for _, c in pod.containers() for port in as_list(c.get("ports"))
+             if isinstance(port, dict) and port.get("name")}
+    return names | RAY_PORTS if pod.doc.kind in RAY_CLUSTER_SPEC else names
 
 
 def _services(b: Bundle) -> None:
@@ -75,14 +95,15 @@ def _services(b: Bundle) -> None:
         selector = svc.get("spec", "selector")
         if svc.get("spec", "type") == "ExternalName" or not isinstance(selector, dict) or not selector:
             continue
-        scope = _pods_in(b, {svc.namespace})
+        scope = b.pods_near(svc)
         matched = [p for p in scope if map_matches(selector, p.labels)]
         if not matched:
             extra = f" (linted workloads: {_names([p.doc for p in scope])})" if scope else ""
             b.report("service-selector-mismatch", svc, ("spec", "selector"),
                      f"the selector matches no pod template among the linted objects{extra}: the Service has no endpoints",
-                     "make spec.selector a subset of the pod template's labels", _missing_severity(scope))
+                     "make spec.selector a subset of the pod template's labels", _missing_severity(scope, svc))
             continue
+        _duplicate_ports(b, svc)
         for i, port in enumerate(as_list(svc.get("spec", "ports"))):
             target = port.get("targetPort") if isinstance(port, dict) else None
             if isinstance(target, str) and not target.isdigit():
@@ -93,19 +114,25 @@ def _services(b: Bundle) -> None:
                              f"name the container port {target!r}, or use the port number")
 
 
+def _duplicate_ports(b: Bundle, svc: Document) -> None:
+    seen: dict[tuple, int] = {}
+    for i, port in enumerate(as_list(svc.get("spec", "ports"))):
+        if not isinstance(port, dict) or "port" not in port:
+            continue
+        key = (str(port.get("port")), str(port.get("protocol") or "TCP"))
+        if key in seen:
+            b.report("service-port-duplicate", svc, ("spec", "ports", i, "port"),
+                     f"ports[{seen[key]}] and ports[{i}] both use {key[0]}/{key[1]}: the API server rejects the Service "
+                     "(Duplicate value)", "give each Service port its own number (e.g. metrics on the API port needs "
+                     "no second entry)")
+        else:
+            seen[key] = i
+
+
 # ----------------------------------------------------------------------------- monitors
-def _monitor_namespaces(m: Document) -> set | None:
-    sel = as_dict(m.get("spec", "namespaceSelector"))
-    if sel.get("any") is True:
-        return None
-    names = as_list(sel.get("matchNames"))
-    return {str(n) for n in names} if names else {m.namespace}
-
-
 def _monitors(b: Bundle) -> None:
     for m in b.of("ServiceMonitor"):
-        scope_ns = _monitor_namespaces(m)
-        scope = [s for s in b.of("Service") if scope_ns is None or any(same_namespace(s.namespace, n) for n in scope_ns)]
+        scope = [s for s in b.of("Service") if _in_monitor_scope(m, s)]
         matched = [s for s in scope if selector_matches(m.get("spec", "selector"), s.get("metadata", "labels") or {})]
         if not _report_unmatched(b, m, scope, matched, "Service"):
             continue
@@ -119,7 +146,7 @@ def _monitors(b: Bundle) -> None:
                              f"port {port!r} is not a named port of {', '.join(lacking[:3])}: nothing is scraped",
                              "use the Service port's name (ServiceMonitor) or set targetPort")
     for m in b.of("PodMonitor"):
-        scope = _pods_in(b, _monitor_namespaces(m))
+        scope = [p for p in b.pods if _in_monitor_scope(m, p.doc)]
         matched = [p for p in scope if selector_matches(m.get("spec", "selector"), p.labels)]
         if not _report_unmatched(b, m, [p.doc for p in scope], matched, "pod template"):
             continue
@@ -133,14 +160,22 @@ def _monitors(b: Bundle) -> None:
                              "name the container port, or use portNumber")
 
 
+# Labels of Services and pods that operators create (KServe, LWS, KubeRay): objects not linted.
+OPERATOR_LABEL_PREFIXES = ("serving.kserve.io/", "leaderworkerset.sigs.k8s.io/", "ray.io/")
+
+
 def _report_unmatched(b: Bundle, m: Document, scope: list, matched: list, what: str) -> bool:
     if matched:
         return True
+    keys = [str(k) for k in as_dict(m.get("spec", "selector", "matchLabels"))]
+    keys += [str(as_dict(e).get("key")) for e in as_list(m.get("spec", "selector", "matchExpressions"))]
+    if any(k.startswith(OPERATOR_LABEL_PREFIXES) for k in keys):
+        return False  # it selects what an operator creates
     extra = f" (linted: {_names(scope)})" if scope else ""
     b.report("monitor-selector-mismatch", m, ("spec", "selector"),
              f"the selector matches no {what} among the linted objects{extra}: Prometheus scrapes nothing",
              f"make spec.selector match the {what}'s labels (and namespaceSelector its namespace)",
-             _missing_severity(scope))
+             _missing_severity(scope, m))
     return False
 
 
@@ -153,10 +188,10 @@ def _claims(b: Bundle) -> None:
             claim = dig(vol, "persistentVolumeClaim", "claimName")
             if not isinstance(claim, str) or not claim or claim in templates:
                 continue
-            if b.find("PersistentVolumeClaim", str(claim), pod.namespace) is None:
-                same = [d for d in b.of("PersistentVolumeClaim") if same_namespace(d.namespace, pod.namespace)]
+            if b.find("PersistentVolumeClaim", str(claim), pod.doc) is None:
+                same = b.near(pod.doc, "PersistentVolumeClaim")
                 extra = f" (linted claims: {_names(same)})" if same else ""
-                b.report("pvc-missing", pod.doc, pod.path + ("spec", "volumes", i, "persistentVolumeClaim", "claimName"),
+                b.report("pvc-missing", pod.doc, pod.spec_path + ("volumes", i, "persistentVolumeClaim", "claimName"),
                          f"volume {dig(vol, 'name')!r} claims {claim!r}, which is not among the linted objects{extra}: "
                          "the pod stays Pending until it exists", "create the claim (or lint it with the workload), or fix claimName",
-                         _missing_severity(same))
+                         _missing_severity(same, pod.doc))
