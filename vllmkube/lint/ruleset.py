@@ -31,7 +31,7 @@ _ALL = (
     Rule("keda-metrictype-mismatch", E, "metricType disagrees with the shape of the query (total vs per-replica)", "vllm"),
     Rule("keda-query-unscoped", W, "A vLLM metric selected without namespace and model_name matchers", "vllm"),
     Rule("keda-cooldown-without-scale-to-zero", W, "cooldownPeriod set although the ScaledObject never scales to zero", "vllm"),
-    Rule("keda-scale-to-zero-vllm-metrics", W, "Scale to zero on vLLM metrics alone: nothing wakes the service", "vllm"),
+    Rule("keda-scale-to-zero-vllm-metrics", E, "Scale to zero on vLLM metrics alone: nothing wakes the service", "vllm"),
     Rule("keda-fallback-value-trigger", I, "fallback with a Value trigger needs KEDA 2.18 or newer", "vllm"),
     # vLLM version knowledge
     Rule("vllm-version-unknown", I, "The vLLM version cannot be read from the image tag; version checks skipped", "vllm"),
