@@ -231,6 +231,8 @@ def test_wheel_ships_templates_and_renders_from_an_install(tmp_path):
     wheel = next(tmp_path.glob("vllmkube-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "vllmkube/templates/deployment.yaml.j2" in names and "vllmkube/data/catalog.json" in names
+    from vllmkube import versions
+    assert {f"vllmkube/data/vllm/{v}.json" for v in versions.RELEASES} <= set(names)  # render reads them
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("from vllmkube.spec import RenderSpec, build; from vllmkube.workflow import plan_render; "

@@ -208,6 +208,8 @@ def extract(version: str, probe_python: str, work: Path, keep: bool) -> dict:
         "metrics": metrics(src),
         "batch_defaults": got["batch_defaults"],
     }
+    if got.get("shims"):
+        data["provenance"]["shims"] = got["shims"]
     DATA.mkdir(parents=True, exist_ok=True)
     (DATA / f"{version}.json").write_text(dump(data), encoding="utf-8")
     if not keep:

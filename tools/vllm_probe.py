@@ -22,6 +22,7 @@ import types
 
 os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
 STUBBED: list[str] = []
+SHIMS: list[str] = []  # run-time-only compatibility fixes that were needed (recorded in provenance)
 # Only these are stubbed when missing: vLLM's compiled extensions and GPU/accelerator packages
 # the CPU probe environment does not install. Anything else missing is a broken environment
 # (and optional imports guarded by try/except must keep failing as they do without the package).
@@ -263,9 +264,29 @@ def _cpu_build() -> None:
     md.version = lambda name: real(name) + "+cpu" if name == "vllm" else real(name)
 
 
+def _tolerant_config_registry() -> None:
+    """Older releases register model configs that the probe's newer transformers already has;
+    a clash raises at import time, though it only matters when such a model is loaded."""
+    try:
+        from transformers import AutoConfig
+    except ImportError:
+        return
+    real = AutoConfig.register
+
+    def register(model_type, config, exist_ok=False):
+        try:
+            return real(model_type, config, exist_ok=exist_ok)
+        except ValueError:
+            SHIMS.append(f"transformers AutoConfig.register({model_type!r}) clash ignored")
+            return None
+
+    AutoConfig.register = register
+
+
 def main() -> None:
     sys.meta_path.append(_StubFinder())
     _cpu_build()
+    _tolerant_config_registry()
     import logging
     logging.disable(logging.CRITICAL)
     serve, serve_how = _serve_parser()
@@ -277,6 +298,7 @@ def main() -> None:
         "method": {"serve": serve_how, "run_batch": batch_how},
         "batch_defaults": batch_defaults(),
         "stubbed": sorted(set(STUBBED)),
+        "shims": sorted(set(SHIMS)),
     }
     json.dump(result, sys.stdout, sort_keys=True)
 

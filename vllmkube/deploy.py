@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import flags, metrics, naming, versions
+from . import flags, metrics, naming, serveargs, versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
 from .placement import Placement, placement
@@ -165,6 +165,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     v = versions.VllmVersion.parse(spec.vllm_version)
     if not v.at_least(MIN_RENDER_VLLM):
         raise InputError("--vllm-version", f"manifests need vLLM {MIN_RENDER_VLLM} or newer (V1 metrics)", f"use {versions.NEWEST_VLLM}")
+    versions.require_release(v)
     if sizing.nodes_per_replica > 1:
         raise InputError("--gpu", f"{model.id} needs {sizing.nodes_per_replica} nodes per replica "
                          f"(TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}); multi-node "
@@ -229,7 +230,8 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         # V1 turns both on by default; spell them out only to turn them off.
         "--no-enable-prefix-caching": not spec.enable_prefix_caching,
         "--no-enable-chunked-prefill": not spec.enable_chunked_prefill,
-        "--disable-log-requests": True if not v.at_least("0.10.0") else None,
+        # Releases without --enable-log-requests log every request unless told not to.
+        "--disable-log-requests": True if not flags.accepts("--enable-log-requests", v) else None,
         "--shutdown-timeout": spec.drain_seconds if flags.accepts("--shutdown-timeout", v) else None,
         "--trust-remote-code": spec.trust_remote_code,
     }
@@ -239,6 +241,10 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
             raise InputError("--extra-arg", f"vLLM {v} rejects {extra.split('=')[0]}", "drop it or change --vllm-version")
         if extra.split("=")[0] == "--disable-log-stats":
             raise InputError("--extra-arg", "--disable-log-stats also turns off the Prometheus metrics autoscaling needs", "drop it")
+    problems = serveargs.check(args, v)  # the whole line, as the release's own parser reads it
+    if problems:
+        raise InputError("--extra-arg", f"vLLM {v}'s vllm serve would reject this command line: {problems[0]}",
+                         "fix the --extra-arg values or change --vllm-version")
 
     budget_s = _probe_budget_s(sizing.checkpoint_gib, spec.load_rate_gib_s)  # what is read from the PVC
     startup = Probe("/health", 10, 5, math.ceil(budget_s / 10))

@@ -1,7 +1,9 @@
 """vLLM version knowledge that sizing needs, in one place.
 
-Flags and metric names by version live in ``flags.py`` and ``metrics.py``; this
-module parses versions and answers the memory-profiling questions.
+The releases vllmkube knows are the data files extracted from their wheels
+(``vllmkube/data/vllm/<version>.json``, tools/extract_vllm.py, docs/vllm-versions.md);
+``releases.py`` reads them, ``flags.py`` and ``metrics.py`` answer from them. This module
+parses versions and answers the memory-profiling questions.
 Sources: shared reference ``vllm-kv-cache-sizing.md`` (version timeline) and
 ``kubernetes-vllm-facts.md`` section 3.2 (defaults of vLLM 0.33.0).
 """
@@ -9,13 +11,25 @@ from __future__ import annotations
 
 import re
 from functools import total_ordering
+from importlib.resources import files
 
 from .errors import InputError
 
-# The newest vLLM release we checked flags, metrics and defaults against.
-# One constant: the default image tag is derived from it.
-NEWEST_VLLM = "0.33.0"
-OLDEST_VLLM = "0.6.0"  # sizing only; manifests need >= 0.8 (V1 metrics)
+
+def data_dir():
+    return files("vllmkube.data").joinpath("vllm")
+
+
+def _key(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+# Every release with extracted data, oldest first: the releases manifests can be rendered for.
+RELEASES: tuple[str, ...] = tuple(sorted((p.name[:-5] for p in data_dir().iterdir() if p.name.endswith(".json")),
+                                         key=_key))
+# The newest of them; the default image tag is derived from it.
+NEWEST_VLLM = RELEASES[-1]
+OLDEST_VLLM = "0.6.0"  # sizing only; manifests need a release in RELEASES
 
 
 @total_ordering
@@ -56,6 +70,17 @@ class VllmVersion:
         return self >= VllmVersion.parse_plain(text)
 
 
+def require_release(v: VllmVersion, field: str = "--vllm-version") -> None:
+    """Manifests are rendered only for releases whose options and metrics were extracted."""
+    if str(v) in RELEASES:
+        return
+    below = [r for r in RELEASES if _key(r) < v.parts]
+    above = [r for r in RELEASES if _key(r) > v.parts]
+    near = " or ".join(dict.fromkeys(x for x in (below[-1:] + above[:1])))
+    raise InputError(field, f"vLLM {v} is not a release vllmkube has data for ({RELEASES[0]} to {NEWEST_VLLM}, "
+                     f"{len(RELEASES)} releases)", f"use {near}; to add a release see docs/vllm-versions.md")
+
+
 def newest() -> VllmVersion:
     return VllmVersion.parse_plain(NEWEST_VLLM)
 
@@ -80,14 +105,25 @@ def has_hybrid_kv_manager(v: VllmVersion) -> bool:
 def default_batching(v: VllmVersion, gpu_memory_gib: float, architecture: str) -> tuple[int, int]:
     """(max_num_batched_tokens, max_num_seqs) vLLM's OpenAI server picks by default.
 
-    0.33.0 (config/scheduler defaults by device memory): >= 160 GiB -> 16384/1024;
-    >= 70 GiB and not Ampere A100 -> 8192/1024; otherwise 2048/256. Before the
-    device-memory table (we assume 0.10, UNCONFIRMED) the server default was 2048/256.
+    The values per device class come from the release's data (its own
+    EngineArgs.get_batch_defaults, called by tools/extract_vllm.py with a faked device);
+    the classes are that function's tests: >= 160 GiB; >= 70 GiB and not an A100;
+    otherwise. Releases without that function (and versions without data) fall back to the
+    0.33.0 table from >= 0.10 and to 2048/256 before (UNCONFIRMED assumption).
     """
-    if not v.at_least("0.10.0"):
-        return 2048, 256
+    from . import releases
+
+    below, _ = releases.around(v)
+    table = below.batch_defaults if below is not None and below.batch_defaults and "error" not in below.batch_defaults \
+        else None
     if gpu_memory_gib >= 160:
-        return 16384, 1024
-    if gpu_memory_gib >= 70 and architecture != "ampere":
-        return 8192, 1024
-    return 2048, 256
+        tier, fallback = "180GiB", (16384, 1024)
+    elif gpu_memory_gib >= 70 and architecture != "ampere":
+        tier, fallback = "80GiB", (8192, 1024)
+    elif gpu_memory_gib >= 70:
+        tier, fallback = "80GiB-A100", (2048, 256)
+    else:
+        tier, fallback = "24GiB", (2048, 256)
+    if table is not None:
+        return table[tier]["max_num_batched_tokens"], table[tier]["max_num_seqs"]
+    return fallback if v.at_least("0.10.0") else (2048, 256)

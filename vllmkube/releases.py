@@ -1,0 +1,132 @@
+"""What each vLLM release accepts and exports, read from data extracted from its own wheel.
+
+``vllmkube/data/vllm/<version>.json`` is written by ``tools/extract_vllm.py``
+(docs/vllm-versions.md): the options of vLLM's own ``vllm serve`` / ``vllm run-batch``
+argparse parsers (every option string they accept: aliases, ``--no-``/``--disable-`` forms),
+the ``vllm:*`` metrics declared in the wheel's sources, and defaults sizing reads. Each file
+names the wheel and its sha256. Nothing here is written by hand.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+
+from . import versions
+from .versions import VllmVersion
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the option's first long spelling in the parser
+    aliases: tuple[str, ...]  # other spellings that set it (e.g. -tp)
+    negative: tuple[str, ...]  # spellings that turn a boolean off (--no-x, --disable-x)
+    takes_value: bool
+    nargs: str | int | None = None
+    choices: tuple | None = None
+    default: object = None
+    deprecated: bool = False
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases, *self.negative)
+
+
+@dataclass(frozen=True, eq=False)  # one object per release (load is cached): identity is equality
+class Parser:
+    """One vLLM argparse parser, as accepted option strings."""
+    options: dict[str, Option]  # canonical name -> option
+    positionals: tuple[str, ...]
+    allow_abbrev: bool
+    by_spelling: dict[str, Option] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_spelling", {s: o for o in self.options.values() for s in o.spellings})
+
+    def lookup(self, flag: str) -> Option | list[Option] | None:
+        """The option ``flag`` (without ``=value``) sets, as vLLM's parser resolves it.
+
+        Underscores read as dashes (vLLM's FlexibleArgumentParser); ``--json-arg.key`` sets
+        ``--json-arg``; a unique prefix of a long option sets it when the parser allows
+        abbreviations (argparse's default). A list means the prefix is ambiguous.
+        """
+        table = self.by_spelling
+        if flag.startswith("--"):
+            flag = flag.replace("_", "-")
+            if flag not in table and "." in flag:
+                flag = flag.split(".", 1)[0]
+        if flag in table:
+            return table[flag]
+        if self.allow_abbrev and flag.startswith("--") and len(flag) > 2:
+            hits = {id(o): o for s, o in table.items() if s.startswith(flag)}
+            if len(hits) == 1:
+                return next(iter(hits.values()))
+            if hits:
+                return sorted(hits.values(), key=lambda o: o.name)
+        return None
+
+    def accepts(self, flag: str) -> bool:
+        return isinstance(self.lookup(flag.split("=", 1)[0]), Option)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # as scraped: counters with _total, histograms without _bucket/_sum/_count
+    kind: str  # gauge | counter | histogram
+    hidden: bool = False  # declared only for --show-hidden-metrics-for-version
+    v0: bool = False  # declared only by the V0 engine (not the default from 0.8, gone in 0.11)
+
+    @property
+    def exported(self) -> bool:
+        """Visible on /metrics of a default V1 server."""
+        return not (self.hidden or self.v0)
+
+
+@dataclass(frozen=True, eq=False)
+class Release:
+    version: VllmVersion
+    serve: Parser
+    run_batch: frozenset[str]  # every option string `vllm run-batch` accepts
+    metrics: dict[str, Metric]
+    batch_defaults: dict | None  # device class -> server max_num_batched_tokens/max_num_seqs
+    provenance: dict = field(repr=False)
+
+    def exports(self, metric: str) -> bool:
+        m = self.metrics.get(metric)
+        return m is not None and m.exported
+
+
+def _option(name: str, e: dict) -> Option:
+    choices = e.get("choices")
+    return Option(name, tuple(e.get("aliases", ())), tuple(e.get("negative", ())), e["takes_value"], e.get("nargs"),
+                  tuple(choices) if choices else None, e.get("default"), bool(e.get("deprecated")))
+
+
+@cache
+def load(version: str) -> Release:
+    """The release ``version`` (exactly one of ``versions.RELEASES``)."""
+    if version not in versions.RELEASES:
+        raise KeyError(f"no data for vLLM {version}")
+    data = json.loads(versions.data_dir().joinpath(f"{version}.json").read_text(encoding="utf-8"))
+    serve = data["serve"]
+    parser = Parser({n: _option(n, e) for n, e in serve["options"].items()}, tuple(serve["positionals"]),
+                    bool(serve["allow_abbrev"]))
+    metrics = {n: Metric(n, e["type"], bool(e.get("hidden")), bool(e.get("v0"))) for n, e in data["metrics"].items()}
+    return Release(VllmVersion.parse_plain(data["vllm"]), parser, frozenset(data["run_batch"]["accepted"]), metrics,
+                   data.get("batch_defaults"), data["provenance"])
+
+
+def all_releases() -> list[Release]:
+    return [load(v) for v in versions.RELEASES]
+
+
+def exact(v: VllmVersion) -> Release | None:
+    return load(str(v)) if str(v) in versions.RELEASES else None
+
+
+def around(v: VllmVersion) -> tuple[Release | None, Release | None]:
+    """The extracted releases at or just below ``v`` and at or just above it (the same one when ``v``
+    was extracted). A release between two extracted ones is judged by both: see flags.accepts."""
+    below = [r for r in versions.RELEASES if VllmVersion.parse_plain(r) <= v]
+    above = [r for r in versions.RELEASES if VllmVersion.parse_plain(r) >= v]
+    return (load(below[-1]) if below else None), (load(above[0]) if above else None)
