@@ -12,7 +12,7 @@ import pytest
 from clirun import run as cli
 
 from vllmkube import flags, metrics, releases, serveargs, versions
-from vllmkube.lint import lint
+from vllmkube.lint import lint_text
 from vllmkube.versions import VllmVersion
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def test_each_release_file_has_provenance_and_the_options_render_uses(version):
     data = json.loads(path.read_text())
     assert data["vllm"] == version
     prov = data["provenance"]
-    assert re.fullmatch(rf"vllm-{re.escape(version)}-[\w.]+\.whl", prov["wheel"])
+    assert re.fullmatch(rf"vllm-{re.escape(version)}-[\w.-]+\.whl", prov["wheel"])
     assert re.fullmatch(r"[0-9a-f]{64}", prov["sha256"])
     assert "argparse" in prov["options"]
     r = releases.load(version)
@@ -100,7 +100,7 @@ spec:
 
 
 def _rejected(text: str) -> list[str]:
-    return [f.message for f in lint([("m.yaml", text)]).findings if f.rule == "vllm-flag-rejected"]
+    return [f.message for f in lint_text(text, "m.yaml").findings if f.rule == "vllm-flag-rejected"]
 
 
 def test_lint_accepts_disable_log_requests_on_0_33_0():

@@ -167,10 +167,11 @@ def _type_name(action: argparse.Action) -> str | None:
     t = action.type
     if t is None:
         return "bool" if action.nargs == 0 else "str"
-    for name in ("int", "float", "str"):
-        if t is getattr(__builtins__, name, None) or t is {"int": int, "float": float, "str": str}[name]:
-            return name
-    return getattr(t, "__name__", None) if getattr(t, "__name__", "<lambda>") != "<lambda>" else None
+    for builtin in (int, float, str, bool):
+        if t is builtin:
+            return builtin.__name__
+    name = getattr(t, "__name__", "")
+    return name if name and name != "<lambda>" else None
 
 
 def walk(parser: argparse.ArgumentParser) -> dict:
@@ -188,6 +189,7 @@ def walk(parser: argparse.ArgumentParser) -> dict:
         negative = sorted(getattr(action, "negative_option_strings", None) or
                           [o for o in opts if o.startswith("--no-")]) if action.nargs == 0 or \
             isinstance(action, argparse.BooleanOptionalAction) else []
+        negative = [o for o in negative if o != name]
         entry = {
             "aliases": sorted(o for o in opts if o != name and o not in negative),
             "dest": action.dest,

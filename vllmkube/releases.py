@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from . import versions
 from .versions import VllmVersion
@@ -82,18 +82,32 @@ class Metric:
         return not (self.hidden or self.v0)
 
 
-@dataclass(frozen=True, eq=False)
 class Release:
-    version: VllmVersion
-    serve: Parser
-    run_batch: frozenset[str]  # every option string `vllm run-batch` accepts
-    metrics: dict[str, Metric]
-    batch_defaults: dict | None  # device class -> server max_num_batched_tokens/max_num_seqs
-    provenance: dict = field(repr=False)
+    """One extracted release. Its parser is built on first use: lint and metrics read every
+    release's metric names, but the option tables only of the releases they judge."""
+
+    def __init__(self, data: dict) -> None:
+        self.version = VllmVersion.parse_plain(data["vllm"])
+        self.raw_options: dict[str, dict] = data["serve"]["options"]
+        self._serve = data["serve"]
+        self.run_batch = frozenset(data["run_batch"]["accepted"])  # every option string `vllm run-batch` accepts
+        self.metrics = {n: Metric(n, e["type"], bool(e.get("hidden")), bool(e.get("v0")))
+                        for n, e in data["metrics"].items()}
+        self.batch_defaults: dict | None = data.get("batch_defaults")  # device class -> server defaults
+        self.provenance: dict = data["provenance"]
+
+    @cached_property
+    def serve(self) -> Parser:
+        """`vllm serve`'s parser, as the options it accepts."""
+        return Parser({n: _option(n, e) for n, e in self.raw_options.items()}, tuple(self._serve["positionals"]),
+                      bool(self._serve["allow_abbrev"]))
 
     def exports(self, metric: str) -> bool:
         m = self.metrics.get(metric)
         return m is not None and m.exported
+
+    def __repr__(self) -> str:
+        return f"Release({self.version})"
 
 
 def _option(name: str, e: dict) -> Option:
@@ -107,13 +121,7 @@ def load(version: str) -> Release:
     """The release ``version`` (exactly one of ``versions.RELEASES``)."""
     if version not in versions.RELEASES:
         raise KeyError(f"no data for vLLM {version}")
-    data = json.loads(versions.data_dir().joinpath(f"{version}.json").read_text(encoding="utf-8"))
-    serve = data["serve"]
-    parser = Parser({n: _option(n, e) for n, e in serve["options"].items()}, tuple(serve["positionals"]),
-                    bool(serve["allow_abbrev"]))
-    metrics = {n: Metric(n, e["type"], bool(e.get("hidden")), bool(e.get("v0"))) for n, e in data["metrics"].items()}
-    return Release(VllmVersion.parse_plain(data["vllm"]), parser, frozenset(data["run_batch"]["accepted"]), metrics,
-                   data.get("batch_defaults"), data["provenance"])
+    return Release(json.loads(versions.data_dir().joinpath(f"{version}.json").read_text(encoding="utf-8")))
 
 
 def all_releases() -> list[Release]:
@@ -124,9 +132,14 @@ def exact(v: VllmVersion) -> Release | None:
     return load(str(v)) if str(v) in versions.RELEASES else None
 
 
+@cache
+def _parsed() -> tuple[VllmVersion, ...]:
+    return tuple(VllmVersion.parse_plain(r) for r in versions.RELEASES)
+
+
 def around(v: VllmVersion) -> tuple[Release | None, Release | None]:
     """The extracted releases at or just below ``v`` and at or just above it (the same one when ``v``
     was extracted). A release between two extracted ones is judged by both: see flags.accepts."""
-    below = [r for r in versions.RELEASES if VllmVersion.parse_plain(r) <= v]
-    above = [r for r in versions.RELEASES if VllmVersion.parse_plain(r) >= v]
-    return (load(below[-1]) if below else None), (load(above[0]) if above else None)
+    below = [r for r in _parsed() if r <= v]
+    above = [r for r in _parsed() if r >= v]
+    return (load(str(below[-1])) if below else None), (load(str(above[0])) if above else None)

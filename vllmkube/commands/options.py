@@ -23,7 +23,7 @@ Quantization = Annotated[Optional[str], typer.Option("--quantization", "-q", hel
 KvCacheDtype = Annotated[Optional[str], typer.Option("--kv-cache-dtype", help="auto, fp8, fp8_e4m3 or fp8_e5m2.")]
 Dtype = Annotated[Optional[str], typer.Option("--dtype", help="auto, bfloat16 or float16.")]
 MinConcurrency = Annotated[Optional[float], typer.Option("--min-concurrency", help="Full-length requests that must fit at once (default 1).")]
-VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM release the pods run (default: newest checked).")]
+VllmVersion = Annotated[Optional[str], typer.Option("--vllm-version", help="vLLM release the pods run: one with extracted data, docs/vllm-versions.md (default: the newest).")]
 MaxBatchedTokens = Annotated[Optional[int], typer.Option("--max-num-batched-tokens", help="Scheduler token budget per step.")]
 MaxNumSeqs = Annotated[Optional[int], typer.Option("--max-num-seqs", help="Most requests run at once.")]
 EnforceEager = Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager", help="No CUDA graphs.")]

@@ -32,17 +32,17 @@ def _shapes() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
     multi: set[str] = set()
     seen: set[str] = set()
     for release in reversed(releases.all_releases()):
-        for o in release.serve.options.values():
-            if o.name in seen:
+        for name, o in release.raw_options.items():
+            if name in seen:
                 continue
-            seen.add(o.name)
-            for alias in o.aliases:
+            seen.add(name)
+            for alias in o.get("aliases", ()):
                 if not alias.startswith("--"):
-                    short.setdefault(alias, o.name)
-            if not o.takes_value:
-                bare.update(o.spellings)
-            elif o.nargs in ("+", "*"):
-                multi.add(o.name)
+                    short.setdefault(alias, name)
+            if not o["takes_value"]:
+                bare.update([name, *o.get("aliases", ()), *o.get("negative", ())])
+            elif o.get("nargs") in ("+", "*"):
+                multi.add(name)
     return short, frozenset(bare), frozenset(multi)
 BOOL_WORDS = {"true", "false", "True", "False", "1", "0"}
 
