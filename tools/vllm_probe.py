@@ -28,7 +28,7 @@ SHIMS: list[str] = []  # run-time-only compatibility fixes that were needed (rec
 # (and optional imports guarded by try/except must keep failing as they do without the package).
 STUB_PREFIXES = ("vllm._", "vllm.vllm_flash_attn", "vllm.third_party", "vllm.cumem")
 STUB_ROOTS = {"flashinfer", "xgrammar", "llguidance", "outlines", "outlines_core", "lm_format_enforcer",
-              "mistral_common", "cv2", "numba", "tilelang", "quack", "cutlass", "deep_gemm", "triton_kernels",
+              "mistral_common", "cv2", "numba", "tilelang", "quack", "cutlass",
               "depyf", "compressed_tensors", "PyNvVideoCodec", "nvtx",
               "tvm_ffi", "fastsafetensors", "instanttensor", "humming_kernels", "tokenspeed_mla"}
 

@@ -108,22 +108,24 @@ def default_batching(v: VllmVersion, gpu_memory_gib: float, architecture: str) -
     The values per device class come from the release's data (its own
     EngineArgs.get_batch_defaults, called by tools/extract_vllm.py with a faked device);
     the classes are that function's tests: >= 160 GiB; >= 70 GiB and not an A100;
-    otherwise. Releases without that function (and versions without data) fall back to the
-    0.33.0 table from >= 0.10 and to 2048/256 before (UNCONFIRMED assumption).
+    otherwise. Releases without that function (before 0.11.2) use the oldest table that was
+    read, from 0.10 on (assumed, UNCONFIRMED), and 2048/256 before.
     """
     from . import releases
 
-    below, _ = releases.around(v)
-    table = below.batch_defaults if below is not None and below.batch_defaults and "error" not in below.batch_defaults \
-        else None
     if gpu_memory_gib >= 160:
-        tier, fallback = "180GiB", (16384, 1024)
-    elif gpu_memory_gib >= 70 and architecture != "ampere":
-        tier, fallback = "80GiB", (8192, 1024)
+        tier = "180GiB"
     elif gpu_memory_gib >= 70:
-        tier, fallback = "80GiB-A100", (2048, 256)
+        tier = "80GiB" if architecture != "ampere" else "80GiB-A100"
     else:
-        tier, fallback = "24GiB", (2048, 256)
-    if table is not None:
-        return table[tier]["max_num_batched_tokens"], table[tier]["max_num_seqs"]
-    return fallback if v.at_least("0.10.0") else (2048, 256)
+        tier = "24GiB"
+    tables = [(r.version, r.batch_defaults) for r in releases.all_releases()
+              if r.batch_defaults and "error" not in r.batch_defaults]
+    at_or_below = [t for ver, t in tables if ver <= v]
+    if at_or_below:
+        table = at_or_below[-1]
+    elif tables and v.at_least("0.10.0"):
+        table = tables[0][1]
+    else:
+        return 2048, 256
+    return table[tier]["max_num_batched_tokens"], table[tier]["max_num_seqs"]
