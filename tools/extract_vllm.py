@@ -178,7 +178,22 @@ def _compact(parser: dict) -> dict:
 
 
 def _accepted(parser: dict) -> list[str]:
-    return sorted({s for name, e in parser["options"].items() for s in [name, *e["aliases"], *e.get("negative", [])]})
+    return sorted({s for name, e in parser["options"].items() for s in [name, *e.get("aliases", []), *e.get("negative", [])]})
+
+
+def _run_batch(serve: dict, accepted: list[str], positionals: list[str]) -> dict:
+    """run-batch shares most options with serve: keep only the difference."""
+    same = set(_accepted(serve))
+    return {"extra": sorted(set(accepted) - same), "missing": sorted(same - set(accepted)), "positionals": positionals}
+
+
+def reformat(path: Path) -> None:
+    """Rewrite a data file in the current layout (after a change of this tool's output format)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rb = data["run_batch"]
+    if "accepted" in rb:
+        data["run_batch"] = _run_batch(data["serve"], rb["accepted"], rb["positionals"])
+    path.write_text(dump(data), encoding="utf-8")
 
 
 def extract(version: str, probe_python: str, work: Path, keep: bool) -> dict:
@@ -204,7 +219,7 @@ def extract(version: str, probe_python: str, work: Path, keep: bool) -> dict:
             "stubbed_modules": got["stubbed"],
         },
         "serve": _compact(got["serve"]),
-        "run_batch": {"accepted": _accepted(got["run_batch"]), "positionals": got["run_batch"]["positionals"]},
+        "run_batch": _run_batch(got["serve"], _accepted(got["run_batch"]), got["run_batch"]["positionals"]),
         "metrics": metrics(src),
         "batch_defaults": got["batch_defaults"],
     }
@@ -223,12 +238,19 @@ def extract(version: str, probe_python: str, work: Path, keep: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("versions", nargs="+", help="vLLM releases, e.g. 0.33.0")
-    p.add_argument("--probe-python", required=True,
+    p.add_argument("versions", nargs="*", help="vLLM releases, e.g. 0.33.0")
+    p.add_argument("--probe-python",
                    help="python of an environment with CPU torch and vLLM's pure-Python dependencies")
+    p.add_argument("--reformat", action="store_true", help="only rewrite the existing data files in the current layout")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "vllmkube-extract")
     p.add_argument("--keep", action="store_true", help="keep the wheel and unpacked sources")
     a = p.parse_args(argv)
+    if a.reformat:
+        for path in sorted(DATA.glob("*.json")):
+            reformat(path)
+        return 0
+    if not a.versions or not a.probe_python:
+        p.error("give the releases and --probe-python")
     failed = []
     for v in a.versions:
         try:

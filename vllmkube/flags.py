@@ -18,7 +18,7 @@ NOTES = {
     # PR #21739 (0.10) added --enable-log-requests and deprecated --disable-log-requests; PR #29402
     # removed it for 0.12. Later releases accept it again as the negative form of
     # --enable-log-requests (vllm's EnableDisableAction), which is off by default anyway.
-    "--disable-log-requests": "requests are not logged by default since 0.10",
+    "--disable-log-requests": "requests are not logged by default in releases with --enable-log-requests",
     "--shutdown-timeout": "drains in-flight requests on SIGTERM",  # PR #34730/#36666
     "--disable-log-stats": "also disables the Prometheus metrics: breaks autoscaling and alerts",
     # mp multi-node without Ray: PR #23691.

@@ -90,7 +90,10 @@ class Release:
         self.version = VllmVersion.parse_plain(data["vllm"])
         self.raw_options: dict[str, dict] = data["serve"]["options"]
         self._serve = data["serve"]
-        self.run_batch = frozenset(data["run_batch"]["accepted"])  # every option string `vllm run-batch` accepts
+        serve_strings = {s for n, e in self.raw_options.items() for s in (n, *e.get("aliases", ()), *e.get("negative", ()))}
+        rb = data["run_batch"]  # stored as its difference from serve
+        # every option string `vllm run-batch` accepts
+        self.run_batch = frozenset((serve_strings - set(rb["missing"])) | set(rb["extra"]))
         self.metrics = {n: Metric(n, e["type"], bool(e.get("hidden")), bool(e.get("v0")))
                         for n, e in data["metrics"].items()}
         self.batch_defaults: dict | None = data.get("batch_defaults")  # device class -> server defaults
