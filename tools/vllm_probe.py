@@ -285,10 +285,27 @@ def _tolerant_config_registry() -> None:
     AutoConfig.register = register
 
 
+def _cpu_feature_probes() -> None:
+    """Some releases ask the CPU torch build for ISA features (torch._C._cpu._is_*_supported)
+    that this torch lacks, only to pick kernels: answer False, and record it when asked."""
+    import torch
+
+    cpu = torch._C._cpu
+
+    def missing(name: str):
+        if name.startswith("_is_") and name.endswith("_supported"):
+            SHIMS.append(f"torch._C._cpu.{name}() answered False")
+            return lambda: False
+        raise AttributeError(name)
+
+    cpu.__getattr__ = missing
+
+
 def main() -> None:
     sys.meta_path.append(_StubFinder())
     _cpu_build()
     _tolerant_config_registry()
+    _cpu_feature_probes()
     import logging
     logging.disable(logging.CRITICAL)
     serve, serve_how = _serve_parser()
