@@ -39,6 +39,10 @@ def test_lines_the_newest_parser_accepts(argv):
     (["m", "--max-model-len", "--port", "1"], "expects a value"),
     (["m", "--served-model-name"], "expects a value"),
     (["m", "--max"], "ambiguous option --max"),
+    (["m", "--port", "80a"], "is not an int"),  # --max-model-len takes 4k: a vLLM converter
+    (["m", "--gpu-memory-utilization", "90%"], "is not a float"),
+    (["m", "--enable-prefix-caching=false"], "takes no value"),
+    (["m", "--no-disable-log-requests"], "unrecognized argument"),
 ])
 def test_lines_the_newest_parser_rejects(argv, problem):
     found = serveargs.check(argv, NEWEST)

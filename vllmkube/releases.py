@@ -26,6 +26,7 @@ class Option:
     choices: tuple | None = None
     default: object = None
     deprecated: bool = False
+    type: str | None = None  # int, float, str, bool or a vLLM converter's name; None when not static
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -116,7 +117,8 @@ class Release:
 def _option(name: str, e: dict) -> Option:
     choices = e.get("choices")
     return Option(name, tuple(e.get("aliases", ())), tuple(e.get("negative", ())), e["takes_value"], e.get("nargs"),
-                  tuple(choices) if choices else None, e.get("default"), bool(e.get("deprecated")))
+                  tuple(choices) if choices else None, e.get("default"), bool(e.get("deprecated")),
+                  e.get("type"))
 
 
 @cache

@@ -16,6 +16,17 @@ from . import releases
 from .versions import VllmVersion
 
 
+_NUMBERS = {"int": int, "float": float}
+
+
+def _parses(convert, value: str) -> bool:
+    try:
+        convert(value)
+        return True
+    except ValueError:
+        return False
+
+
 def _is_option(tok: str) -> bool:
     """argparse's test: starts with '-' and is not a negative number (vLLM has no such options)."""
     if not tok.startswith("-") or tok == "-":
@@ -32,8 +43,8 @@ def check(argv: Sequence[str], version: VllmVersion | str, positional_model: boo
     ``vllm serve``); an empty list when it parses.
 
     ``positional_model`` is False for ``python -m vllm.entrypoints.openai.api_server``, which
-    takes the model only as ``--model``. Values are not type-checked, except against
-    ``choices`` when the release lists them statically; ``$(VAR)`` values are never judged.
+    takes the model only as ``--model``. Values are checked as argparse would for int and float
+    options and against static ``choices``; ``$(VAR)`` values (Kubernetes expands them) are not.
     """
     v = version if isinstance(version, VllmVersion) else VllmVersion.parse_plain(version)
     release = releases.exact(v)
@@ -90,6 +101,9 @@ def check(argv: Sequence[str], version: VllmVersion | str, positional_model: boo
             if nargs in (None, "+") and not values or want is not None and len(values) < want:
                 problems.append(f"{flag} expects a value")
                 continue
+        for value in values:
+            if "$(" not in value and option.type in _NUMBERS and not _parses(_NUMBERS[option.type], value):
+                problems.append(f"{flag} {value!r} is not {'an' if option.type == 'int' else 'a'} {option.type}")
         if option.choices:
             allowed = {str(c) for c in option.choices}
             for value in values:
