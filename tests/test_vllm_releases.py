@@ -136,3 +136,11 @@ def test_batch_defaults_come_from_the_release():
     assert versions.default_batching(r.version, 80, "hopper") == (t["max_num_batched_tokens"], t["max_num_seqs"])
     a100 = r.batch_defaults["80GiB-A100"]
     assert versions.default_batching(r.version, 80, "ampere") == (a100["max_num_batched_tokens"], a100["max_num_seqs"])
+
+
+def test_a_setting_the_release_cannot_express_is_a_clear_input_error(capsys):
+    """0.8.0's parser has no --no-enable-chunked-prefill (its --enable-chunked-prefill takes a value)."""
+    assert not releases.load("0.8.0").serve.accepts("--no-enable-chunked-prefill")
+    res = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.8.0",
+              "--no-chunked-prefill")
+    assert res.code == 2 and res.out == "" and "--no-enable-chunked-prefill" in res.err and "Traceback" not in res.err

@@ -235,7 +235,11 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         "--shutdown-timeout": spec.drain_seconds if flags.accepts("--shutdown-timeout", v) else None,
         "--trust-remote-code": spec.trust_remote_code,
     }
-    args = [model_dir] + flags.build_args(v, engine) + list(spec.extra_args)
+    try:
+        args = [model_dir] + flags.build_args(v, engine) + list(spec.extra_args)
+    except ValueError as e:  # e.g. --no-enable-chunked-prefill (--chunked-prefill off) before 0.8.5
+        raise InputError("--vllm-version", f"{e}, which these settings need",
+                         "use a newer --vllm-version, or keep the default of the setting that needs it") from None
     for extra in spec.extra_args:
         if flags.accepts(extra, v) is False:
             raise InputError("--extra-arg", f"vLLM {v} rejects {extra.split('=')[0]}", "drop it or change --vllm-version")
