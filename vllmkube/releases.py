@@ -8,6 +8,7 @@ names the wheel and its sha256. Nothing here is written by hand.
 """
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -138,13 +139,17 @@ def exact(v: VllmVersion) -> Release | None:
 
 
 @cache
-def _parsed() -> tuple[VllmVersion, ...]:
-    return tuple(VllmVersion.parse_plain(r) for r in versions.RELEASES)
+def _parts() -> tuple[tuple[int, int, int], ...]:
+    return tuple(VllmVersion.parse_plain(r).parts for r in versions.RELEASES)
 
 
+@cache
 def around(v: VllmVersion) -> tuple[Release | None, Release | None]:
     """The extracted releases at or just below ``v`` and at or just above it (the same one when ``v``
     was extracted). A release between two extracted ones is judged by both: see flags.accepts."""
-    below = [r for r in _parsed() if r <= v]
-    above = [r for r in _parsed() if r >= v]
-    return (load(str(below[-1])) if below else None), (load(str(above[0])) if above else None)
+    parts = _parts()
+    hi = bisect.bisect_right(parts, v.parts)  # parts[:hi] <= v
+    lo = bisect.bisect_left(parts, v.parts)  # parts[lo:] >= v
+    below = load(versions.RELEASES[hi - 1]) if hi else None
+    above = load(versions.RELEASES[lo]) if lo < len(parts) else None
+    return below, above
