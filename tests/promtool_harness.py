@@ -113,14 +113,16 @@ def exported_names(version: str) -> dict[str, list[str]]:
     """signal -> every name a vLLM pod of ``version`` exports for it by default.
 
     From kubernetes-vllm-facts.md 2.3: kv_cache_usage_perc and prefix_cache_* appear in
-    0.9.2, the gpu_* names are hidden from 0.11; inter_token_latency_seconds appears in 0.11,
-    time_per_output_token_seconds is hidden from 0.12. Versions in between export both.
+    0.9.2, the gpu_* names are hidden from 0.11; time_per_output_token_seconds is hidden from
+    0.12. Versions in between export both. inter_token_latency_seconds: the facts say 0.11
+    (PR #24110), but the 0.10.2 wheel already declares it (v1/metrics/loggers.py, next to the
+    old name marked "Deprecated in 0.11"), so 0.10.2 here.
     """
     v = _v(version)
     assert v >= (0, 8), "the synthetic exporter models the V1 engine (0.8+)"
     kv = (["vllm:gpu_cache_usage_perc"] if v < (0, 11) else []) + (["vllm:kv_cache_usage_perc"] if v >= (0, 9, 2) else [])
     itl = (["vllm:time_per_output_token_seconds"] if v < (0, 12) else []) + (
-        ["vllm:inter_token_latency_seconds"] if v >= (0, 11) else [])
+        ["vllm:inter_token_latency_seconds"] if v >= (0, 10, 2) else [])
     hits = (["vllm:gpu_prefix_cache_hits_total"] if v < (0, 11) else []) + (
         ["vllm:prefix_cache_hits_total"] if v >= (0, 9, 2) else [])
     queries = (["vllm:gpu_prefix_cache_queries_total"] if v < (0, 11) else []) + (

@@ -183,8 +183,8 @@ MUTANTS = {
     # p99 per pod instead of over the service: the alert gets pod labels and fires per pod
     "ttft-p99-not-aggregated": ("ttft-slow", lambda d: _mutated_rules(
         d, "VllmTTFTP99AboveSLO", lambda e: e.replace("sum by (namespace, model_name, le) (", "(")), None),
-    # rules rendered for the newest vLLM, pods on 0.10.2 (no inter_token_latency_seconds yet)
-    "itl-newest-rules-on-0.10.2-pods": ("itl-slow", None, "0.10.2"),
+    # rules rendered for the newest vLLM, pods on 0.10.0 (no inter_token_latency_seconds yet)
+    "itl-newest-rules-on-0.10.0-pods": ("itl-slow", None, "0.10.0"),
     # queue alert on the total instead of per replica
     "queue-not-per-replica": ("queue-total-high-per-replica-ok", lambda d: _mutated_rules(
         d, "VllmQueueDepthPerReplicaHigh", lambda e: e.split(" / on ")[0] + " > 20"), None),

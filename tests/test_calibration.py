@@ -72,12 +72,15 @@ def test_gpt_oss_120b_on_one_h100_does_not_fit(shared_dir):
 
 
 def test_gemma3_4b_multimodal_profile_matches_the_log(shared_dir):
-    # vllm PR #21489: a 178 GiB GPU (B200), V1 defaults 16384 tokens / 1024 seqs; the profile runs
-    # the SigLIP encoder on 64 dummy images and the sampler on 1024 rows of a 262k vocabulary
+    # vllm PR #21489: a 178 GiB GPU (B200) under `vllm bench latency`, i.e. the LLM class, whose V1
+    # defaults on such a GPU are 16384 tokens / 1024 seqs (the API server's are 8192 / 1024: the
+    # extracted release data); the profile runs the SigLIP encoder on 64 dummy images and the
+    # sampler on 1024 rows of a 262k vocabulary
     rec = next(r for r in _records(shared_dir, "vllm-startup-calibration-more.json") if r["model_id"] == "google/gemma-3-4b-it")
     gpu = catalog.find_gpu_in_text("b200")
     assert gpu.memory_gib == pytest.approx(rec["gpu_memory_total_gib"], abs=0.05)
-    case, p = _size({**rec, "gpu_model": "b200", "available_kv_cache_gib": 1.0, "vllm_version": "0.10.0"})
+    case, p = _size({**rec, "gpu_model": "b200", "available_kv_cache_gib": 1.0, "vllm_version": "0.10.0",
+                     "max_num_batched_tokens": 16384, "max_num_seqs": 1024})
     assert p.max_num_batched_tokens == 16384 and p.max_num_seqs == 1024
     assert p.activation_gib_per_gpu == pytest.approx(rec["activation_peak_gib"], rel=MULTIMODAL_TOLERANCE)
     assert p.weights_gib_per_gpu == pytest.approx(rec["weights_reported"], rel=TOLERANCE)

@@ -63,9 +63,13 @@ def test_a_vllm_release_newer_than_known_needs_an_explicit_override(capsys):
     assert size.code == 2
 
 
-def test_a_patch_release_of_the_newest_known_is_known(capsys):
+def test_a_patch_release_newer_than_the_data_needs_the_override_too(capsys):
+    """A patch release can change flags (the data has examples), so only extracted releases are known."""
     from vllmkube.versions import newest
 
     major, minor, patch = newest().parts
-    r = run(capsys, *BASE, "--vllm-version", f"{major}.{minor}.{patch + 1}")
-    assert r.code == 0 and "newer than" not in r.err
+    newer = f"{major}.{minor}.{patch + 1}"
+    r = run(capsys, *BASE, "--vllm-version", newer)
+    assert r.code == 2 and "newer than" in r.err and r.out == ""
+    r = run(capsys, *BASE, "--vllm-version", newer, "--allow-unknown-vllm-version")
+    assert r.code == 0 and "newer than" in r.err and f"vllm-openai:v{newer}" in r.out

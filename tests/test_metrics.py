@@ -33,7 +33,8 @@ def test_each_signal_gets_the_newest_name_the_version_exports(version):
     ("0.8.0", "vllm:gpu_cache_usage_perc", "vllm:time_per_output_token_seconds"),
     ("0.9.1", "vllm:gpu_cache_usage_perc", "vllm:time_per_output_token_seconds"),
     ("0.9.2", "vllm:kv_cache_usage_perc", "vllm:time_per_output_token_seconds"),
-    ("0.10.2", "vllm:kv_cache_usage_perc", "vllm:time_per_output_token_seconds"),
+    ("0.10.0", "vllm:kv_cache_usage_perc", "vllm:time_per_output_token_seconds"),
+    ("0.10.2", "vllm:kv_cache_usage_perc", "vllm:inter_token_latency_seconds"),
     ("0.11.0", "vllm:kv_cache_usage_perc", "vllm:inter_token_latency_seconds"),
     ("0.12.0", "vllm:kv_cache_usage_perc", "vllm:inter_token_latency_seconds"),
     (NEWEST, "vllm:kv_cache_usage_perc", "vllm:inter_token_latency_seconds"),
@@ -85,9 +86,9 @@ def test_render_uses_only_names_the_version_exports(version):
     assert {"vllm:num_requests_waiting", "vllm:time_to_first_token_seconds"} <= used
 
 
-def test_0_10_2_and_newest_render_their_own_names():
-    """`vllmkube render --model llama-3.1-8b --gpu h100 --vllm-version 0.10.2` vs the default."""
-    _, old = render(model="llama-3.1-8b", gpu="h100", vllm_version="0.10.2")
+def test_0_10_0_and_newest_render_their_own_names():
+    """`vllmkube render --model llama-3.1-8b --gpu h100 --vllm-version 0.10.0` vs the default."""
+    _, old = render(model="llama-3.1-8b", gpu="h100", vllm_version="0.10.0")
     _, new = render(model="llama-3.1-8b", gpu="h100")
     old_names, new_names = _names_used(old), _names_used(new)
     assert "vllm:time_per_output_token_seconds" in old_names and "vllm:inter_token_latency_seconds" not in old_names
@@ -98,10 +99,10 @@ def test_0_10_2_and_newest_render_their_own_names():
     assert kv_query.startswith("avg(vllm:kv_cache_usage_perc{")
 
 
-def test_cli_render_0_10_2_uses_its_names(capsys):
+def test_cli_render_0_10_0_uses_its_names(capsys):
     from clirun import run as cli
 
-    old = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.10.2")
+    old = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.10.0")
     new = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100")
     assert old.code == new.code == 0, old.err + new.err
     assert "vllm:time_per_output_token_seconds_bucket" in old.out and "vllm:inter_token_latency" not in old.out

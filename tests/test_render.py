@@ -233,6 +233,8 @@ def test_wheel_ships_templates_and_renders_from_an_install(tmp_path):
     assert "vllmkube/templates/deployment.yaml.j2" in names and "vllmkube/data/catalog.json" in names
     packages = {p.parent.relative_to(root).as_posix() for p in (root / "vllmkube").rglob("__init__.py")}
     assert sorted(p for p in packages if f"{p}/__init__.py" not in names) == []  # pyproject lists every package
+    from vllmkube import versions
+    assert {f"vllmkube/data/vllm/{v}.json" for v in versions.RELEASES} <= set(names)  # render reads them
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("from vllmkube.spec import RenderSpec, build; from vllmkube.workflow import plan_render; "

@@ -239,7 +239,8 @@ def test_pinned_max_model_len_keeps_the_precision_and_walks_tensor_parallelism()
     ("0.9.2", "gh200", (8192, 1024)),  # "NVIDIA GH200 ..." contains "h200"
     ("0.9.2", "a100-80gb", (2048, 256)),
     ("0.9.2", "b200", (2048, 256)),  # not named H100/H200: the small default, whatever the memory
-    ("0.12.0", "b200", (16384, 1024)),  # later: by device memory
+    ("0.12.0", "b200", (8192, 1024)),  # later: by device memory (16384 for >= 160 GiB only from 0.28: the wheels' data)
+    ("0.28.0", "b200", (16384, 1024)),
     ("0.12.0", "h100", (8192, 1024)),
     ("0.12.0", "a100-80gb", (2048, 256)),  # >= 70 GiB but an A100
     ("0.7.3", "h100", (8192, 256)),  # V0 without chunked prefill profiles the whole 8192 context

@@ -30,6 +30,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     v = versions.VllmVersion.parse(spec.vllm_version)
     if not v.at_least(MIN_RENDER_VLLM):
         raise InputError("--vllm-version", f"manifests need vLLM {MIN_RENDER_VLLM} or newer (V1 metrics)", f"use {versions.NEWEST_VLLM}")
+    versions.require_release(v, allow_unknown=spec.allow_unknown_vllm_version)
     chosen.check(model, gpu, sizing)
     if not sizing.fits:
         raise InputError("--max-model-len", f"{model.id} does not fit on {gpu.key}: {sizing.warnings[-1]}",

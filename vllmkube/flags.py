@@ -1,62 +1,82 @@
 """vLLM engine flags by version: which flags a release accepts, and the argument list.
 
-Sources (shared reference kubernetes-vllm-facts.md section 3.2, vLLM 0.33.0 wheel
-engine/arg_utils.py): --disable-log-requests deprecated in 0.10 (PR #21739) and
-removed for 0.12 (PR #29402); --shutdown-timeout added by PR #34730/#36666 for
-0.18.0; --enable-prefix-caching and --enable-chunked-prefill default on in the V1
-engine (0.8+), spelled out only to turn them off; --disable-log-stats turns off the
-Prometheus metrics, so it is never emitted.
+Which release accepts which option comes from the releases' own parsers (``releases.py``,
+data extracted by tools/extract_vllm.py). Written by hand here is only what a wheel cannot
+say: why a flag matters and where it changed (sources: shared reference
+kubernetes-vllm-facts.md section 3.2 and the vLLM PRs named below).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import releases, versions
 from .versions import VllmVersion
 
 _INF = "999.0.0"
+
+NOTES = {
+    # PR #21739 (0.10) added --enable-log-requests and deprecated --disable-log-requests; PR #29402
+    # removed it for 0.12. Later releases accept it again as the negative form of
+    # --enable-log-requests (vllm's EnableDisableAction), which is off by default anyway.
+    "--disable-log-requests": "requests are not logged by default in releases with --enable-log-requests",
+    "--shutdown-timeout": "drains in-flight requests on SIGTERM",  # PR #34730/#36666
+    "--disable-log-stats": "also disables the Prometheus metrics: breaks autoscaling and alerts",
+    # mp multi-node without Ray: PR #23691.
+    "--nnodes": "multi-node without Ray (mp backend)",
+    # PR #21489 added it as --kv-cache-memory; later spelled --kv-cache-memory-bytes.
+    "--kv-cache-memory-bytes": "a KV-cache size in bytes instead of --gpu-memory-utilization",
+}
 
 
 @dataclass(frozen=True)
 class Flag:
     name: str
-    since: str = "0.1.0"
-    until: str = _INF  # first release that rejects it
+    since: str | None  # first extracted release of the run that matters (None: no release accepts it)
+    until: str = _INF  # first extracted release after that run that rejects it
     note: str = ""
 
 
-FLAGS: tuple[Flag, ...] = (
-    Flag("--served-model-name"), Flag("--host"), Flag("--port"), Flag("--tensor-parallel-size"),
-    Flag("--pipeline-parallel-size"), Flag("--data-parallel-size", "0.8.0"), Flag("--enable-expert-parallel", "0.8.0"),
-    Flag("--max-model-len"), Flag("--gpu-memory-utilization"), Flag("--quantization"), Flag("--kv-cache-dtype"),
-    Flag("--dtype"), Flag("--max-num-seqs"), Flag("--max-num-batched-tokens"), Flag("--enforce-eager"),
-    Flag("--enable-prefix-caching"), Flag("--no-enable-prefix-caching", "0.8.0"),
-    Flag("--enable-chunked-prefill"), Flag("--no-enable-chunked-prefill", "0.8.0"),
-    Flag("--disable-log-requests", until="0.12.0", note="removed in 0.12; requests are not logged by default since 0.10"),
-    Flag("--enable-log-requests", "0.10.0"),
-    Flag("--shutdown-timeout", "0.18.0", note="drains in-flight requests on SIGTERM"),
-    Flag("--disable-log-stats", note="also disables the Prometheus metrics: breaks autoscaling and alerts"),
-    # mp multi-node without Ray: vllm PR #23691 (merged 2025-08-26), so 0.10.2 at the earliest.
-    Flag("--distributed-executor-backend"), Flag("--nnodes", "0.10.2"), Flag("--node-rank", "0.10.2"),
-    Flag("--master-addr", "0.10.2"), Flag("--master-port", "0.10.2"), Flag("--headless"),
-    Flag("--trust-remote-code"), Flag("--generation-config"), Flag("--api-key"),
-    # vllm PR #21489 (July 2025) added it as --kv-cache-memory; 0.33.0 spells it --kv-cache-memory-bytes.
-    Flag("--kv-cache-memory-bytes", "0.10.1"), Flag("--show-hidden-metrics-for-version", "0.8.0"),
-)
-# Lower bounds we could not pin exactly are the earliest plausible release, so that lint never
-# calls a flag rejected by a version that accepts it (a miss is better than a false alarm).
-_BY_NAME = {f.name: f for f in FLAGS}
+def _key(flag: str) -> str:
+    return flag.split("=", 1)[0]
 
 
 def accepts(flag: str, v: VllmVersion) -> bool | None:
-    """True/False when we know the flag; None for flags we do not track."""
-    f = _BY_NAME.get(flag.split("=", 1)[0])
-    if f is None:
+    """Whether vLLM ``v``'s ``vllm serve`` parser accepts ``flag`` (``--flag=value`` allowed).
+
+    Exact for an extracted release. A version between two extracted releases accepts a flag
+    either of them accepts, and rejects it only when both do (a miss is better than a false
+    alarm). Outside the extracted range: True when the nearest release accepts it, else None.
+    """
+    below, above = releases.around(v)
+    said = [r.serve.accepts(_key(flag)) for r in (below, above) if r is not None]
+    if any(said):
+        return True
+    if below is None or above is None:
         return None
-    return v.at_least(f.since) and not v.at_least(f.until)
+    return False
 
 
-def describe(flag: str) -> Flag | None:
-    return _BY_NAME.get(flag.split("=", 1)[0])
+def describe(flag: str, v: VllmVersion | None = None) -> Flag:
+    """When ``flag`` was accepted: the run of releases nearest to ``v`` (default: the newest).
+
+    If ``v`` rejects it, ``until`` is where the last run before ``v`` ended (removed), or
+    ``since`` where the next run after ``v`` starts (added).
+    """
+    name = _key(flag)
+    v = v or versions.newest()
+    rows = [(r.version, r.serve.accepts(name)) for r in releases.all_releases()]
+    runs: list[list] = []  # [first, end] of each run of accepting releases
+    for i, (ver, ok) in enumerate(rows):
+        if ok and (i == 0 or not rows[i - 1][1]):
+            runs.append([ver, None])
+        if not ok and runs and runs[-1][1] is None and i > 0 and rows[i - 1][1]:
+            runs[-1][1] = ver
+    note = NOTES.get(name, "")
+    if not runs:
+        return Flag(name, None, _INF, note)
+    before = [r for r in runs if r[0] <= v]
+    first, end = before[-1] if before else runs[0]  # the run v is in or left; else the next one
+    return Flag(name, str(first), str(end) if end else _INF, note)
 
 
 def build_args(v: VllmVersion, values: dict[str, object]) -> list[str]:

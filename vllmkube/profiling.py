@@ -8,7 +8,7 @@ depends on the release and the engine:
   encoder-decoder models); V1 profiles ``max_num_batched_tokens``, whose server default came from
   the device name on 0.8-0.9 (vllm tests/engine/test_arg_utils.py ``test_defaults_with_usage_context``:
   H100/H200 8192 tokens / 1024 seqs, else 2048 / 256) and from the device memory later
-  (versions.default_batching); multimodal models raise it to at least 5120 tokens
+  (releases.default_batching); multimodal models raise it to at least 5120 tokens
   (vllm/config.py ``_MULTIMODAL_MODEL_MAX_NUM_BATCHED_TOKENS``);
 * what is alive at the peak: V0 runs the sampler inside the profiled forward pass (fp32 logits and
   a sampler copy on top of the forward's activations); V1 runs the forward, frees it, then a dummy
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from . import versions
+from . import releases, versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
 
@@ -75,7 +75,7 @@ def default_batching(v: versions.VllmVersion, engine: Engine, gpu: GpuEntry, gpu
     if not v.at_least("0.10.0"):  # 0.8-0.9: by device name ("h100"/"h200" in it; GH200's name has it too)
         name = f"{gpu.name} {gpu.key}".lower()
         return (8192, 1024) if ("h100" in name or "h200" in name) else (2048, 256)
-    return versions.default_batching(v, gpu_memory_gib, gpu.architecture)
+    return releases.default_batching(v, gpu_memory_gib, gpu.architecture)
 
 
 def chunked_prefill(m: ModelEntry, engine: Engine, max_len: int) -> bool:

@@ -1,7 +1,9 @@
 """vLLM version knowledge that sizing needs, in one place.
 
-Flags and metric names by version live in ``flags.py`` and ``metrics.py``; this
-module parses versions and answers the memory-profiling questions.
+The releases vllmkube knows are the data files extracted from their wheels
+(``vllmkube/data/vllm/<version>.json``, tools/extract_vllm.py, docs/vllm-versions.md);
+``releases.py`` reads them, ``flags.py`` and ``metrics.py`` answer from them. This module
+parses versions and answers the memory-profiling questions.
 Sources: shared reference ``vllm-kv-cache-sizing.md`` (version timeline) and
 ``kubernetes-vllm-facts.md`` section 3.2 (defaults of vLLM 0.33.0).
 """
@@ -9,13 +11,25 @@ from __future__ import annotations
 
 import re
 from functools import total_ordering
+from importlib.resources import files
 
 from .errors import InputError
 
-# The newest vLLM release we checked flags, metrics and defaults against.
-# One constant: the default image tag is derived from it.
-NEWEST_VLLM = "0.33.0"
-OLDEST_VLLM = "0.6.0"  # sizing only; manifests need >= 0.8 (V1 metrics)
+
+def data_dir():
+    return files("vllmkube.data").joinpath("vllm")
+
+
+def _key(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+# Every release with extracted data, oldest first: the releases manifests can be rendered for.
+RELEASES: tuple[str, ...] = tuple(sorted((p.name[:-5] for p in data_dir().iterdir() if p.name.endswith(".json")),
+                                         key=_key))
+# The newest of them; the default image tag is derived from it.
+NEWEST_VLLM = RELEASES[-1]
+OLDEST_VLLM = "0.6.0"  # sizing only; manifests need a release in RELEASES
 VERSION_RE = r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?[0-9A-Za-z.+-]*)?"  # 0.33.0, v0.33, 0.34.0rc1
 
 
@@ -57,6 +71,18 @@ class VllmVersion:
         return self >= VllmVersion.parse_plain(text)
 
 
+def require_release(v: VllmVersion, field: str = "--vllm-version", allow_unknown: bool = False) -> None:
+    """Manifests are rendered only for releases whose options and metrics were extracted, or, with
+    --allow-unknown-vllm-version, a release newer than all of them (read as the newest)."""
+    if str(v) in RELEASES or (allow_unknown and is_unknown(v)):
+        return
+    below = [r for r in RELEASES if _key(r) < v.parts]
+    above = [r for r in RELEASES if _key(r) > v.parts]
+    near = " or ".join(dict.fromkeys(x for x in (below[-1:] + above[:1])))
+    raise InputError(field, f"vLLM {v} is not a release vllmkube has data for ({RELEASES[0]} to {NEWEST_VLLM}, "
+                     f"{len(RELEASES)} releases)", f"use {near}; to add a release see docs/vllm-versions.md")
+
+
 def newest() -> VllmVersion:
     return VllmVersion.parse_plain(NEWEST_VLLM)
 
@@ -65,8 +91,8 @@ ALLOW_UNKNOWN_FLAG = "--allow-unknown-vllm-version"
 
 
 def is_unknown(v: VllmVersion) -> bool:
-    """Newer than the newest minor release checked (patch releases of it change no flags or metrics)."""
-    return v.parts[:2] > newest().parts[:2]
+    """Newer than the newest release with extracted data (a patch release can change flags too)."""
+    return v > newest()
 
 
 def check_known(text: str, allow_unknown: bool) -> str | None:
@@ -77,7 +103,7 @@ def check_known(text: str, allow_unknown: bool) -> str | None:
     if not allow_unknown:
         raise InputError("--vllm-version", f"vLLM {v} is newer than {NEWEST_VLLM}, the newest release this vllmkube "
                          "knows (flags, metric names and defaults may have changed)",
-                         f"use {NEWEST_VLLM}, upgrade vllmkube, or pass {ALLOW_UNKNOWN_FLAG}")
+                         f"use {NEWEST_VLLM}, add the release (docs/vllm-versions.md), or pass {ALLOW_UNKNOWN_FLAG}")
     return (f"vLLM {v} is newer than {NEWEST_VLLM}, the newest release vllmkube knows: flags, metric names and "
             f"defaults are assumed unchanged since {NEWEST_VLLM}; check the output against vLLM's release notes")
 
@@ -98,18 +124,3 @@ def has_hybrid_kv_manager(v: VllmVersion) -> bool:
     """Sliding-window and chunked-local layers keep only their window (about 0.10)."""
     return v.at_least("0.10.0")
 
-
-def default_batching(v: VllmVersion, gpu_memory_gib: float, architecture: str) -> tuple[int, int]:
-    """(max_num_batched_tokens, max_num_seqs) vLLM's OpenAI server picks by default.
-
-    0.33.0 (config/scheduler defaults by device memory): >= 160 GiB -> 16384/1024;
-    >= 70 GiB and not Ampere A100 -> 8192/1024; otherwise 2048/256. Before the
-    device-memory table (we assume 0.10, UNCONFIRMED) the server default was 2048/256.
-    """
-    if not v.at_least("0.10.0"):
-        return 2048, 256
-    if gpu_memory_gib >= 160:
-        return 16384, 1024
-    if gpu_memory_gib >= 70 and architecture != "ampere":
-        return 8192, 1024
-    return 2048, 256

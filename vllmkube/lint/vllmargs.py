@@ -6,27 +6,44 @@
     args only, on a vllm/vllm-openai image (its ENTRYPOINT is vllm serve or the api_server)
     --flag=value, --flag value, -tp 2, --pipeline_parallel_size 2 (underscores)
 
+Which options take no value, take a list, or have a short alias comes from the options the
+releases' own parsers accept (releases.py), so the parse does not depend on the version.
+
 Each argument keeps the document path it came from (the list item, or the shell script).
 """
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from functools import cache
+
+from .. import releases
 
 SHELLS = {"sh", "bash", "dash", "zsh", "ash"}
 ENTRYPOINT_MODULES = {"vllm.entrypoints.openai.api_server", "vllm.entrypoints.api_server"}
-SHORT = {"-tp": "--tensor-parallel-size", "-pp": "--pipeline-parallel-size", "-dp": "--data-parallel-size",
-         "-dpl": "--data-parallel-size-local", "-q": "--quantization", "-O": "--compilation-config",
-         "-asc": "--api-server-count", "-r": "--node-rank"}
-# store_true / BooleanOptionalAction flags: they never take the next token as their value
-BARE = {"--enforce-eager", "--trust-remote-code", "--headless", "--enable-expert-parallel", "--disable-log-stats",
-        "--disable-log-requests", "--enable-log-requests", "--enable-prefix-caching", "--enable-chunked-prefill",
-        "--disable-custom-all-reduce", "--enable-lora", "--enable-auto-tool-choice", "--enable-sleep-mode",
-        "--disable-frontend-multiprocessing", "--async-scheduling", "--disable-fastapi-docs",
-        "--enable-server-load-tracking", "--enable-prompt-tokens-details", "--disable-uvicorn-access-log",
-        "--enable-force-include-usage", "--enable-request-id-headers", "--enable-log-outputs",
-        "--disable-sliding-window", "--skip-tokenizer-init", "--enable-reasoning", "--use-v2-block-manager"}
-MULTI = {"--served-model-name", "--api-key"}
+
+
+@cache
+def _shapes() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+    """From the extracted parsers (newest release first): short aliases -> long name, options
+    that never take a value (store_true, --no-/--disable- forms), and list options (nargs +/*)."""
+    short: dict[str, str] = {}
+    bare: set[str] = set()
+    multi: set[str] = set()
+    seen: set[str] = set()
+    for release in reversed(releases.all_releases()):
+        for name, o in release.raw_options.items():
+            if name in seen:
+                continue
+            seen.add(name)
+            for alias in o.get("aliases", ()):
+                if not alias.startswith("--"):
+                    short.setdefault(alias, name)
+            if not o["takes_value"]:
+                bare.update([name, *o.get("aliases", ()), *o.get("negative", ())])
+            elif o.get("nargs") in ("+", "*"):
+                multi.add(name)
+    return short, frozenset(bare), frozenset(multi)
 BOOL_WORDS = {"true", "false", "True", "False", "1", "0"}
 
 
@@ -73,8 +90,9 @@ class Invocation:
 
 
 def normalize(flag: str) -> str:
-    if flag in SHORT:
-        return SHORT[flag]
+    short = _shapes()[0]
+    if flag in short:
+        return short[flag]
     return "--" + flag[2:].replace("_", "-") if flag.startswith("--") else flag
 
 
@@ -105,11 +123,12 @@ def parse_tokens(items: list[tuple[str, tuple]], entrypoint: str, from_script: b
             i += 1
             continue
         nxt = items[i + 1][0] if i + 1 < len(items) else None
-        bare = name in BARE or name.startswith(("--no-", "--enable-", "--disable-"))
+        _, bare_flags, multi_flags = _shapes()
+        bare = name in bare_flags or name.startswith(("--no-", "--enable-", "--disable-"))
         if nxt is None or _is_flag(nxt) or (bare and nxt not in BOOL_WORDS):
             inv.args.append(Arg(name, None, path))
             i += 1
-        elif name in MULTI:
+        elif name in multi_flags:
             j = i + 1
             while j < len(items) and not _is_flag(items[j][0]):
                 j += 1

@@ -6,7 +6,7 @@ the user's --extra-arg against them. A multi-node target adds its own launch fla
 """
 from __future__ import annotations
 
-from .. import extraargs, flags
+from .. import extraargs, flags, serveargs
 from ..catalog import ModelEntry
 from ..errors import InputError
 from ..sizing import SizingPlan
@@ -36,7 +36,8 @@ def engine_flags(spec: RenderSpec, model: ModelEntry, sizing: SizingPlan, v: Vll
         # V1 turns both on by default; spell them out only to turn them off.
         "--no-enable-prefix-caching": not spec.enable_prefix_caching,
         "--no-enable-chunked-prefill": not spec.enable_chunked_prefill,
-        "--disable-log-requests": True if not v.at_least("0.10.0") else None,
+        # Releases without --enable-log-requests log every request unless told not to.
+        "--disable-log-requests": True if not flags.accepts("--enable-log-requests", v) else None,
         "--shutdown-timeout": spec.drain_seconds if flags.accepts("--shutdown-timeout", v) else None,
         "--trust-remote-code": spec.trust_remote_code,
     }
@@ -48,7 +49,16 @@ def serve_args(spec: RenderSpec, model: ModelEntry, sizing: SizingPlan, v: VllmV
     rendered = engine_flags(spec, model, sizing, v, served)
     extraargs.check(rendered, spec.extra_args)
     check_extra_args(spec.extra_args, v)
-    return [model_dir] + flags.build_args(v, rendered) + list(spec.extra_args)
+    try:
+        args = [model_dir] + flags.build_args(v, rendered) + list(spec.extra_args)
+    except ValueError as e:  # e.g. --no-enable-chunked-prefill (--chunked-prefill off) before 0.8.5
+        raise InputError("--vllm-version", f"{e}, which these settings need",
+                         "use a newer --vllm-version, or keep the default of the setting that needs it") from None
+    problems = serveargs.check(args, v)  # the whole line, as the release's own parser reads it
+    if problems:
+        raise InputError("--extra-arg", f"vLLM {v}'s vllm serve would reject this command line: {problems[0]}",
+                         "fix the --extra-arg values or change --vllm-version")
+    return args
 
 
 def check_extra_args(extra_args: tuple[str, ...], v: VllmVersion) -> None:

@@ -1,7 +1,8 @@
 """What the deployed vLLM version accepts and exports, read from the image tag.
 
 Metric names come from ``vllmkube.metrics`` (exported(), replacement()) and flags from
-``vllmkube.flags`` (accepts(), describe()): the same tables render uses.
+``vllmkube.flags`` (accepts(), describe()): the same data render uses, extracted from each
+release's wheel (releases.py).
 """
 from __future__ import annotations
 
@@ -44,8 +45,10 @@ def _flags(b: Bundle, s: Server) -> None:
     for arg in s.inv.args:
         if flags.accepts(arg.flag, s.version) is not False:
             continue
-        f = flags.describe(arg.flag)
-        if s.version.at_least(f.until):
+        f = flags.describe(arg.flag, s.version)
+        if f.since is None:
+            why, fix = "no vLLM release accepts it", f"remove {arg.flag} or fix its spelling (see `vllm serve --help`)"
+        elif s.version.at_least(f.until):
             why, fix = f"removed in {f.until}", f"remove {arg.flag}" + (f" ({f.note})" if f.note else "")
         else:
             why, fix = f"added in {f.since}", f"remove {arg.flag}, or use vLLM {f.since} or newer"
@@ -173,7 +176,7 @@ def _candidates(b: Bundle, doc: Document, ns: str | None, model: str | None) -> 
 def _replacement(name: str, v) -> str | None:
     for suffix in _SUFFIXES:
         base = name[: -len(suffix)]
-        if name.endswith(suffix) and base in metrics.KNOWN_NAMES:
+        if name.endswith(suffix) and base in metrics.known_names():
             r = metrics.replacement(base, v)
             return r + suffix if r else None
     return metrics.replacement(name, v)
