@@ -94,6 +94,8 @@ def templates(p: Plan) -> list[str]:
     for template, component in ORDER:
         if (template, component) == TARGET:
             out += p.target.templates
+        elif template in p.target.replaces:
+            continue
         elif component in p.identity.components and (component != "monitor" or template == p.monitoring.kind):
             out.append(template)
     return out

@@ -31,6 +31,7 @@ _FORMATS = {
     "model_repo": "a Hugging Face repository id, ORG/NAME", "image": "an image reference without spaces",
     "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "dtype": "auto, bfloat16 or float16",
     "prometheus_url": "an http:// or https:// URL", "runbook_url": "an http:// or https:// URL",
+    "canary_revision": "a commit or tag: letters, digits, '_', '-' and '.'", "gateway": f"NAME or NAMESPACE/NAME, each {_K8S_NAME}",
 }
 
 
@@ -268,6 +269,16 @@ class RenderSpec(SizeSpec):
     extra_args: tuple[str, ...] = Field(default=(), description="extra vllm serve arguments, passed verbatim")
     without: tuple[str, ...] = Field(default=(), description=f"components to leave out: {', '.join(COMPONENTS)}",
                                      json_schema_extra={"items": {"enum": list(COMPONENTS)}})
+    # Serving targets and canary rollouts (issue 10): vllmkube/targets/, docs/serving-targets.md
+    target: Literal["auto", "deployment", "lws", "kserve", "llmisvc"] = Field(
+        default="auto", description="workload kind: auto (lws when a replica needs more than one node, else "
+        "deployment), deployment, lws (LeaderWorkerSet), kserve (InferenceService), llmisvc (LLMInferenceService)")
+    canary_revision: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[\w.-]+$",
+                                        description="model revision (commit or tag) the canary serves")
+    canary_percent: int | None = Field(default=None, ge=1, le=99, description="share of traffic for the canary, percent")
+    gateway: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                                description="Gateway API Gateway, NAME or NAMESPACE/NAME, that splits canary traffic "
+                                "(deployment target)")
 
     @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
     @classmethod
@@ -288,6 +299,8 @@ class RenderSpec(SizeSpec):
             raise ValueError(f"min_replicas {self.min_replicas} exceeds max_replicas {self.max_replicas}")
         if not (self.model or self.model_config_path):
             raise ValueError("render needs --model or --model-config (--params-b alone is only a rule of thumb)")
+        if (self.canary_revision is None) != (self.canary_percent is None):
+            raise ValueError("--canary-revision and --canary-percent go together")
         return self
 
     def wants(self, component: str) -> bool:

@@ -75,6 +75,11 @@ def render(
     trust_remote_code: Optional[bool] = typer.Option(None, "--trust-remote-code", help="Allow the model's own code."),
     extra_args: Optional[List[str]] = typer.Option(None, "--extra-arg", help="Extra vllm serve argument, verbatim (repeat)."),
     without: Optional[List[str]] = typer.Option(None, "--without", help="Leave a component out (repeat): pvc, downloader, autoscaling, ..."),
+    # serving targets and canary rollouts (issue 10)
+    target: Optional[str] = typer.Option(None, "--target", help="auto (default: lws when a replica spans nodes), deployment, lws, kserve or llmisvc."),
+    canary_revision: Optional[str] = typer.Option(None, "--canary-revision", help="Model revision the canary serves (with --canary-percent)."),
+    canary_percent: Optional[int] = typer.Option(None, "--canary-percent", help="Percent of traffic for the canary, 1-99."),
+    gateway: Optional[str] = typer.Option(None, "--gateway", help="Gateway (NAME or NS/NAME) whose HTTPRoute splits canary traffic (deployment target)."),
 ) -> None:
     """Render the Kubernetes manifests for serving MODEL on GPU with vLLM."""
     from ..output import output_choice, write_render

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from ..errors import InputError
 from ..versions import VllmVersion
 from .documents import Document, as_dict, as_list
+from .controllers import added_labels, command_from_controller, embedded_pods
 from .findings import Finding
 from .ruleset import RULES
 from .vllmargs import Invocation, find_server
@@ -33,6 +34,7 @@ class Pod:
     path: tuple  # the pod template (or the Pod itself): spec at path + ("spec",)
     spec: dict
     labels: dict
+    spec_path: tuple | None = None  # where the spec is when not at path + ("spec",) (a KServe predictor)
 
     @property
     def namespace(self) -> str | None:
@@ -40,10 +42,11 @@ class Pod:
 
     def containers(self, init: bool = False) -> Iterator[tuple[tuple, dict]]:
         keys = ("initContainers", "containers") if init else ("containers",)
+        at = self.spec_path if self.spec_path is not None else self.path + ("spec",)
         for key in keys:
             for i, c in enumerate(as_list(self.spec.get(key))):
                 if isinstance(c, dict):
-                    yield self.path + ("spec", key, i), c
+                    yield at + (key, i), c
 
 
 @dataclass
@@ -140,10 +143,15 @@ class Bundle:
             for path in POD_TEMPLATES.get(d.kind, []):
                 spec = d.get(*path, "spec")
                 if isinstance(spec, dict):
-                    yield Pod(d, path, spec, as_dict(d.get(*path, "metadata", "labels")))
+                    labels = {**as_dict(d.get(*path, "metadata", "labels")), **added_labels(d, path)}
+                    yield Pod(d, path, spec, labels)
+            for spec_path, spec, labels in embedded_pods(d):
+                yield Pod(d, spec_path[:-1], spec, labels, spec_path)
 
     def _servers(self) -> Iterator[Server]:
         for pod in self.pods:
+            if command_from_controller(pod.doc):
+                continue
             for cpath, c in pod.containers():
                 image = str(c.get("image") or "")
                 inv = find_server(c, cpath, image_is_vllm(image))

@@ -12,8 +12,8 @@ as ``Parts``; the target returns a ``Target``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # importing one part (e.g. lint's plan.pod constants) need not load them all
     from ..catalog import GpuEntry, ModelEntry
@@ -52,6 +52,32 @@ class Target:
     name: str
     templates: tuple[str, ...]  # templates/<name>.yaml.j2, rendered where render.ORDER puts the target
 
+    # Shared templates whose object the target's controller makes itself (render leaves them out):
+    # KServe makes the predictor's Service and ScaledObject.
+    replaces: ClassVar[frozenset[str]] = frozenset()
+    # The pods of one replica talk to each other (a multi-node group): the NetworkPolicy allows it.
+    group_traffic: ClassVar[bool] = False
+
+    def serving_selector(self, identity: Identity) -> dict[str, str]:
+        """The pods that serve HTTP and /metrics: the Service's and the PodMonitor's selector."""
+        return identity.selector
+
+    def hpa_name(self, identity: Identity) -> str:
+        """The HPA KEDA makes for this workload (the scaling alert reads its kube-state-metrics)."""
+        return identity.names["hpa"]
+
+    def replica_queries(self, identity: Identity) -> tuple[str, str]:
+        """(desired, ready) replicas in PromQL, one series each, for the dashboard and the
+        scale-to-zero alert. kube-state-metrics knows Deployments; a target whose workload is
+        another kind overrides this."""
+        from ..promql import matchers
+
+        dep = matchers(namespace=identity.namespace, deployment=self.deployment_name())
+        return f"max(kube_deployment_spec_replicas{{{dep}}})", f"max(kube_deployment_status_replicas_ready{{{dep}}})"
+
+    def deployment_name(self) -> str:
+        return self.name
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -64,3 +90,4 @@ class Plan:
     sizing: SizingPlan
     header: list[str]  # comment lines on top of the stream
     warnings: list[str]
+    notes: list[str] = field(default_factory=list)  # choices made for the user (stderr, "note: ")

@@ -11,9 +11,11 @@ from ..errors import InputError
 from ..plan import Parts, Target
 from ..plan.pod import PodTemplate
 from ..sizing import SizingPlan
+from ..spec import RenderSpec
 
 NAME = "deployment"
 OMITS: frozenset[str] = frozenset()  # shared documents this target makes no use of
+REPLACES: frozenset[str] = frozenset()  # shared templates whose object a controller makes instead
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,12 @@ class DeploymentTarget(Target):
     max_unavailable: int
 
 
-def check(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
+def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
     """Refuse a sizing this target cannot serve, before anything else is built."""
     if sizing.nodes_per_replica > 1:
-        raise InputError("--gpu", f"{model.id} needs {sizing.nodes_per_replica} nodes per replica "
-                         f"(TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}); multi-node "
-                         "serving (LeaderWorkerSet) is not rendered yet", "pick a larger GPU or --quantization")
+        raise InputError("--target", f"{model.id} needs {sizing.nodes_per_replica} nodes per replica "
+                         f"(TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}); a Deployment "
+                         "pod runs on one node", "use --target lws (or auto), a larger GPU, or --quantization fp8")
 
 
 def build(parts: Parts) -> DeploymentTarget:

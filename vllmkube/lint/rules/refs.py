@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..findings import Severity
 from ..bundle import SCALABLE, Bundle, Pod, map_matches, same_namespace, selector_matches
 from ..documents import Document, as_dict, as_list, dig
+from ..controllers import autoscales_itself, made_by  # objects KServe makes (issue 10)
 
 
 def _missing_severity(candidates: list) -> Severity:
@@ -39,6 +40,13 @@ def _autoscalers(b: Bundle) -> None:
         kind = str(ref.get("kind") or ("Deployment" if a.kind == "ScaledObject" else ""))
         name = str(ref["name"])
         target = b.find(kind, name, a.namespace)
+        isvc = made_by(b.docs, kind, name, a.namespace) if target is None else None
+        if isvc is not None:  # KServe makes that Deployment; it fights an autoscaler KServe also makes
+            if autoscales_itself(isvc):
+                b.report("autoscaler-conflict", a, ("spec", "scaleTargetRef"),
+                         f"{isvc.ref} makes {name} and its own autoscaler: {a.ref} fights it",
+                         "drop this object and use predictor.autoScaling (serving.kserve.io/autoscalerClass: keda)")
+            continue
         if target is None:
             same = [d for d in b.of(kind) if same_namespace(d.namespace, a.namespace)]
             extra = f" (linted {kind}s: {_names(same)})" if same else ""
