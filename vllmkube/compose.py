@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
-from .plan import Parts, Plan, cache, engine, identity, monitoring, pod, scaling
+from .plan import Parts, Plan, cache, canary, engine, identity, monitoring, pod, scaling
 from .sizing import SizingPlan
 from .spec import RenderSpec
 from .targets import TARGETS
@@ -53,7 +53,8 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     args = engine.serve_args(spec, model, sizing, v, ident.served_model_name, model_cache.model_path)
     pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
     scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving)
-    workload = chosen.build(Parts(spec, model, gpu, sizing, v, ident, pod_template, model_cache, scale))
+    second = canary.build(spec, ident, model_cache, pod_template)
+    workload = chosen.build(Parts(spec, model, gpu, sizing, v, ident, pod_template, model_cache, scale, second))
     gpus = sizing.tensor_parallel_size * sizing.pipeline_parallel_size
     header = [
         f"model {model.id} on {gpu.key}: TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}"
@@ -66,4 +67,4 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings]
     return Plan(identity=ident, pod=pod_template, cache=model_cache, scaling=scale,
                 monitoring=monitoring.build(spec, v, ident, pod_template, scale, workload), target=workload,
-                sizing=sizing, header=header, warnings=warnings, notes=[note] if note else [])
+                sizing=sizing, header=header, warnings=warnings, notes=[note] if note else [], canary=second)

@@ -98,6 +98,8 @@ def templates(p: Plan) -> list[str]:
             continue
         elif component in p.identity.components and (component != "monitor" or template == p.monitoring.kind):
             out.append(template)
+            if template == "job" and p.canary is not None:
+                out.append("job:canary")  # the canary revision's download, into its own folder
     return out
 
 
@@ -107,7 +109,12 @@ def render_documents(p: Plan) -> list[Document]:
     context = {"identity": p.identity, "pod": p.pod, "cache": p.cache, "scaling": p.scaling,
                "monitoring": p.monitoring, "target": p.target, "http_port": HTTP_PORT, "model_mount": MODEL_MOUNT,
                "download_script": _download_script()}
-    return [_checked(t, env.get_template(f"{t}.yaml.j2").render(context)) for t in templates(p)]
+    docs = []
+    for t in templates(p):
+        name, _, variant = t.partition(":")
+        ctx = context if not variant else dict(context, identity=p.canary.identity, cache=p.canary.cache)
+        docs.append(_checked(name, env.get_template(f"{name}.yaml.j2").render(ctx)))
+    return docs
 
 
 def _checked(template: str, text: str) -> Document:

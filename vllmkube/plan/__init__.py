@@ -5,6 +5,7 @@
     pod.py         the vLLM pod template: image, args, env, resources, probes, shm, placement
     cache.py       the model cache: PVC and downloader Job
     scaling.py     replicas, rollout, KEDA triggers and HPA behaviour
+    canary.py      a second revision with a share of the traffic (--canary-revision)
     monitoring.py  ServiceMonitor/PodMonitor, rules.py (PrometheusRule), dashboard.py (Grafana)
 
 The parts never import a target (vllmkube/targets/); compose.py builds them and hands them to one
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # importing one part (e.g. lint's plan.pod constants) need no
     from ..spec import RenderSpec
     from ..versions import VllmVersion
     from .cache import ModelCache
+    from .canary import Canary
     from .identity import Identity
     from .monitoring import Monitoring
     from .pod import PodTemplate
@@ -40,6 +42,7 @@ class Parts:
     pod: PodTemplate
     cache: ModelCache
     scaling: Scaling
+    canary: Canary | None = None  # --canary-revision: the second copy a target routes a share to
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,4 @@ class Plan:
     header: list[str]  # comment lines on top of the stream
     warnings: list[str]
     notes: list[str] = field(default_factory=list)  # choices made for the user (stderr, "note: ")
+    canary: Canary | None = None

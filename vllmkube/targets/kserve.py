@@ -35,7 +35,8 @@ NAME = "kserve"
 OMITS: frozenset[str] = frozenset()
 REPLACES: frozenset[str] = frozenset({"service", "scaledobject"})  # KServe makes <isvc>-predictor's own
 API_VERSION = "serving.kserve.io/v1beta1"
-MAIN_CONTAINER = "kserve-container"  # the name KServe gives a predictor's serving container
+MAIN_CONTAINER = "kserve-container"
+CANARY_NAME = "canary"  # KServe names its Deployment and Service <isvc>-canary-predictor  # the name KServe gives a predictor's serving container
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,15 @@ def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
                          "drop --scale-to-zero, or use --target deployment")
 
 
-def build(parts: Parts, canary: tuple[str, int, PodTemplate] | None = None) -> InferenceServiceTarget:
-    scaling = parts.scaling
+def build(parts: Parts) -> InferenceServiceTarget:
+    scaling, canary = parts.scaling, parts.canary
     pod = dataclasses.replace(parts.pod, container_name=MAIN_CONTAINER)
-    keda = scaling.autoscaled and canary is None  # KServe's canaries run fixed replicas (kserve#5672)
+    # KServe's Standard-mode canaries take no autoscaling: the stable runs fixed replicas too (kserve#5672).
+    keda = scaling.autoscaled and canary is None
     return InferenceServiceTarget(
         api_version=API_VERSION, kind="InferenceService", name=parts.identity.names["server"],
         templates=("inferenceservice",), pod=pod, min_replicas=scaling.min_replicas,
         max_replicas=scaling.max_replicas if keda else scaling.min_replicas, autoscaler_class="keda" if keda else "none",
-        canary=None if canary is None else (canary[0], canary[1], dataclasses.replace(canary[2], container_name=MAIN_CONTAINER)),
+        canary=None if canary is None else (CANARY_NAME, canary.percent,
+                                            dataclasses.replace(canary.pod, container_name=MAIN_CONTAINER)),
     )

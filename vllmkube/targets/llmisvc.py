@@ -41,16 +41,25 @@ PRESET_FLAGS = {"--served-model-name", "--host", "--port", "--tensor-parallel-si
 
 
 @dataclass(frozen=True)
-class LLMInferenceServiceTarget(Target):
+class Service:
+    """One LLMInferenceService document: the stable one, or the canary."""
+
+    name: str
     pod: PodTemplate
-    worker: PodTemplate | None  # multi-node: the pods after the first of each replica
     model_uri: str
+    route: tuple[str, int] | None  # (group, weight) when a canary splits traffic
+    replicas: int
+
+
+@dataclass(frozen=True)
+class LLMInferenceServiceTarget(Target):
+    stable: Service
+    canary: Service | None
+    multi_node: bool  # a `worker` pod spec: KServe runs each replica as a LeaderWorkerSet group
     served_model_name: str
     tensor: int
     pipeline: int
-    replicas: int
     additional_args: str  # VLLM_ADDITIONAL_ARGS
-    route: tuple[str, int] | None  # (group, weight) when a canary splits traffic
     gateway: tuple[str, str | None] | None  # (name, namespace) of the Gateway to attach to
 
     replaces = REPLACES
@@ -82,23 +91,30 @@ def model_uri(pvc: str, model_path: str) -> str:
     return f"pvc://{pvc}/{model_path.removeprefix(MODEL_MOUNT + '/')}"
 
 
-def build(parts: Parts, route: tuple[str, int] | None = None) -> LLMInferenceServiceTarget:
-    spec, sizing = parts.spec, parts.sizing
+def build(parts: Parts) -> LLMInferenceServiceTarget:
+    spec, sizing, ident, canary = parts.spec, parts.sizing, parts.identity, parts.canary
     extra = additional_args(parts.pod.args)
     # The preset mounts its own cache folders: keep only the env that holds without our /cache volume.
     env = [e for e in parts.pod.env if e["name"] in KEPT_ENV]
-    pod = dataclasses.replace(parts.pod, container_name=MAIN_CONTAINER,
-                              env=[*env, {"name": "VLLM_ADDITIONAL_ARGS", "value": extra}])
+
+    def main(pod: PodTemplate) -> PodTemplate:
+        return dataclasses.replace(pod, container_name=MAIN_CONTAINER,
+                                   env=[*env, {"name": "VLLM_ADDITIONAL_ARGS", "value": extra}])
+
     gateway = None
     if spec.gateway:
         ns, _, name = spec.gateway.rpartition("/")
         gateway = (name, ns or None)
+    pvc = ident.names["pvc"]
+    group = ident.release  # both services in one route group, split by weight
+    stable = Service(ident.names["server"], main(parts.pod), model_uri(pvc, parts.cache.model_path),
+                     (group, 100 - canary.percent) if canary else None, parts.scaling.min_replicas)
+    second = None if canary is None else Service(canary.name, main(canary.pod), model_uri(pvc, canary.cache.model_path),
+                                                 (group, canary.percent), 1)
     return LLMInferenceServiceTarget(
-        api_version=API_VERSION, kind="LLMInferenceService", name=parts.identity.names["server"],
-        templates=("llminferenceservice",), pod=pod,
-        worker=pod if sizing.nodes_per_replica > 1 else None,
-        model_uri=model_uri(parts.identity.names["pvc"], parts.cache.model_path),
-        served_model_name=parts.identity.served_model_name, tensor=sizing.tensor_parallel_size,
-        pipeline=sizing.pipeline_parallel_size, replicas=parts.scaling.min_replicas, additional_args=extra,
-        route=route, gateway=gateway,
+        api_version=API_VERSION, kind="LLMInferenceService", name=stable.name,
+        templates=("llminferenceservice",) + (("llminferenceservice-canary",) if canary else ()),
+        stable=stable, canary=second, multi_node=sizing.nodes_per_replica > 1,
+        served_model_name=ident.served_model_name, tensor=sizing.tensor_parallel_size,
+        pipeline=sizing.pipeline_parallel_size, additional_args=extra, gateway=gateway,
     )

@@ -85,6 +85,9 @@ class LeaderWorkerSetTarget(Target):
 
 
 def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
+    if spec.canary_revision:
+        raise InputError("--canary-revision", "the lws target renders no canary (a second LeaderWorkerSet and a route are "
+                         "not built yet)", "use --target llmisvc, whose route weights split multi-node services")
     gpus = sizing.tensor_parallel_size * sizing.pipeline_parallel_size
     if gpus % sizing.nodes_per_replica:
         raise InputError("--tensor-parallel-size", f"TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size} "
