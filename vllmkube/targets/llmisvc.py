@@ -31,7 +31,9 @@ NAME = "llmisvc"
 # KServe makes the Service; replicas, not KEDA. The preset's port name and TLS are KServe's
 # choice, so no PodMonitor (scrape the workload as llm-d's monitoring does) and no alerts that
 # would read a scrape job that is not there; the dashboard reads vLLM's metrics by model name.
-OMITS: frozenset[str] = frozenset({"service", "autoscaling", "monitor", "rules"})
+# No NetworkPolicy either: ours admits the port named http, which the preset's pods may not have
+# (and the router and scheduler must reach them).
+OMITS: frozenset[str] = frozenset({"service", "autoscaling", "monitor", "rules", "networkpolicy"})
 REPLACES: frozenset[str] = frozenset({"service"})
 API_VERSION = "serving.kserve.io/v1alpha2"
 MAIN_CONTAINER = "main"  # the preset's container our template is merged into, by name
