@@ -17,6 +17,7 @@ from vllmkube.lint.findings import Severity
 from vllmkube.render import to_stream
 from vllmkube.sizing import size
 from vllmkube.spec import RenderSpec, build, resolve_gpu, resolve_model
+from vllmkube.targets import lws as lws_target
 from vllmkube.workflow import plan_render
 from vllmkube.yamlio import dump_all, load_all
 
@@ -99,6 +100,7 @@ def test_405b_at_16_bit_is_one_lws_group_of_two_nodes_with_one_set_of_flags():
         script = c["command"][2]
         assert c["command"][:2] == ["/bin/sh", "-c"] and 'getent hosts "$LWS_LEADER_ADDRESS"' in script
         assert 'exec vllm serve "$@" --master-addr "$MASTER_ADDR"' in script
+        assert script == lws_target.NATIVE_SCRIPT  # laid out as a YAML block, read back byte for byte
         shlex.split(script)  # a well-formed shell literal
     assert worker["args"] == leader["args"] + ["--headless"]
     assert "startupProbe" in leader and "readinessProbe" in leader and "ports" in leader
@@ -136,6 +138,7 @@ def test_lws_ray_recipe_before_vllm_0_11_1():
     assert "multi-node-serving.sh leader" in leader["command"][2] and "--distributed-executor-backend ray" in leader["command"][2]
     assert "--nnodes" not in leader["args"] and flag(leader["args"], "--tensor-parallel-size") == "8"
     assert "multi-node-serving.sh worker" in worker["command"][2] and "args" not in worker
+    assert (leader["command"][2], worker["command"][2]) == (lws_target.RAY_LEADER_SCRIPT, lws_target.RAY_WORKER_SCRIPT)
 
 
 def test_auto_says_on_stderr_and_fp8_stays_one_deployment(capsys):
