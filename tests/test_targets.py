@@ -177,9 +177,16 @@ def test_inferenceservice_standard_mode_with_kserves_keda_and_no_scaledobject_of
     assert one(docs, "TriggerAuthentication")  # KServe's triggers reference it
     pred = isvc["spec"]["predictor"]
     metrics = pred["autoScaling"]["metrics"]
-    assert [m["external"]["metric"]["query"] for m in metrics] == [t.query for t in plan.scaling.triggers]
     assert all(m["type"] == "External" and m["external"]["metric"]["backend"] == "prometheus" for m in metrics)
-    assert {m["external"]["target"]["type"] for m in metrics} == {"AverageValue", "Value"}
+    # KServe reads target.value only and leaves KEDA's metricType at AverageValue (ceil(query / value)):
+    # the queue total stays, the per-replica KV average becomes the KV sum over the pods
+    queue, kv = plan.scaling.triggers[:2]
+    assert (queue.metric_type, kv.metric_type) == ("AverageValue", "Value")
+    assert [m["external"]["metric"]["query"] for m in metrics][:2] == [queue.query, kv.query.replace("avg(", "sum(", 1)]
+    assert [m["external"]["target"] for m in metrics][:2] == [{"type": "Value", "value": queue.threshold},
+                                                              {"type": "Value", "value": kv.threshold}]
+    assert all(m["external"]["authenticationRef"]["authenticationRef"]["name"] == one(docs, "TriggerAuthentication")
+               ["metadata"]["name"] for m in metrics)
     assert (pred["minReplicas"], pred["maxReplicas"]) == (plan.scaling.min_replicas, plan.scaling.max_replicas)
     c = pred["containers"][0]
     assert c["name"] == "kserve-container" and c["command"] == ["vllm", "serve"]

@@ -24,10 +24,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..catalog import GpuEntry, ModelEntry
-from ..errors import InputError
+from ..errors import InputError, RenderError
 from ..plan import Parts, Target
 from ..plan.identity import Identity
 from ..plan.pod import PodTemplate
+from ..plan.scaling import Scaling
 from ..sizing import SizingPlan
 from ..spec import RenderSpec
 
@@ -40,8 +41,16 @@ CANARY_NAME = "canary"  # KServe names its Deployment and Service <isvc>-canary-
 
 
 @dataclass(frozen=True)
+class ExternalMetric:
+    name: str  # the vllmkube trigger it stands for
+    query: str  # a total over the replicas
+    threshold: str
+
+
+@dataclass(frozen=True)
 class InferenceServiceTarget(Target):
     pod: PodTemplate
+    metrics: tuple[ExternalMetric, ...]
     min_replicas: int
     max_replicas: int
     autoscaler_class: str  # keda | none
@@ -65,6 +74,24 @@ def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
                          "drop --scale-to-zero, or use --target deployment")
 
 
+def external_metrics(scaling: Scaling) -> tuple[ExternalMetric, ...]:
+    """KServe turns an External metric into a KEDA prometheus trigger with threshold =
+    ``target.value`` and no metricType, i.e. KEDA's default AverageValue: desired =
+    ceil(query / value) (kserve v0.20.0, pkg/controller/v1beta1/inferenceservice/reconcilers/keda/;
+    it reads neither target.type nor averageValue). So every query must be a total: a per-replica
+    average trigger (metricType Value: desired = ceil(ready pods x avg / threshold)) becomes the
+    sum over the pods, the same number with one series per pod."""
+    out = []
+    for t in scaling.triggers:
+        query = t.query
+        if t.metric_type == "Value":
+            if not query.startswith("avg("):
+                raise RenderError(f"trigger {t.name}: a Value trigger must be avg(...) to become a total for KServe")
+            query = "sum(" + query[len("avg("):]
+        out.append(ExternalMetric(t.name, query, t.threshold))
+    return tuple(out)
+
+
 def build(parts: Parts) -> InferenceServiceTarget:
     scaling, canary = parts.scaling, parts.canary
     pod = dataclasses.replace(parts.pod, container_name=MAIN_CONTAINER)
@@ -72,7 +99,7 @@ def build(parts: Parts) -> InferenceServiceTarget:
     keda = scaling.autoscaled and canary is None
     return InferenceServiceTarget(
         api_version=API_VERSION, kind="InferenceService", name=parts.identity.names["server"],
-        templates=("inferenceservice",), pod=pod, min_replicas=scaling.min_replicas,
+        templates=("inferenceservice",), pod=pod, metrics=external_metrics(scaling), min_replicas=scaling.min_replicas,
         max_replicas=scaling.max_replicas if keda else scaling.min_replicas, autoscaler_class="keda" if keda else "none",
         canary=None if canary is None else (CANARY_NAME, canary.percent,
                                             dataclasses.replace(canary.pod, container_name=MAIN_CONTAINER)),
