@@ -309,3 +309,21 @@ def test_every_layout_size_recommends_renders():
                 rendered += 1
                 multi += sizing.nodes_per_replica > 1
     assert rendered > 50 and multi > 3
+
+
+def test_lint_knows_the_labels_controllers_put_on_pods():
+    """A Service written by hand against the labels the LWS and KServe controllers add is not
+    'selector matches nothing'; a typo in them still is."""
+    _, lws_docs, _ = render(model=M405, gpu="h100", quantization="none", without=["service"], monitor="podmonitor")
+    _, isvc_docs, _ = render(model="llama-3.1-8b", gpu="l4", target="kserve", name="chat")
+    lws_name = one(lws_docs, "LeaderWorkerSet")["metadata"]["name"]
+
+    def service(name, selector):
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+                "spec": {"selector": selector, "ports": [{"name": "http", "port": 8000, "targetPort": "http"}]}}
+
+    good = [service("leaders", {"leaderworkerset.sigs.k8s.io/name": lws_name, "leaderworkerset.sigs.k8s.io/worker-index": "0"}),
+            service("predictor", {"serving.kserve.io/inferenceservice": "chat"})]
+    assert [f for f in loud(dump_all([*lws_docs, *isvc_docs, *good])) if "selector" in f] == []
+    bad = [service("typo", {"leaderworkerset.sigs.k8s.io/name": lws_name + "x"})]
+    assert any("service-selector-mismatch" in f for f in loud(dump_all([*lws_docs, *bad])))
