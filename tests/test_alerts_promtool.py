@@ -31,6 +31,9 @@ RENDERS = {
     "relaxed-slo": dict(BASE, slo_ttft_p99="5s", slo_itl_p99="300ms"),
     "zero": dict(BASE, scale_to_zero=True, activation_query=GATEWAY),
     "podmonitor": dict(BASE, monitor="podmonitor"),
+    # targets whose workload kube-state-metrics does not know as a Deployment (issue 10)
+    "lws-zero": dict(BASE, target="lws", scale_to_zero=True, activation_query=GATEWAY),
+    "kserve": dict(BASE, target="kserve"),
 }
 STEPS = 160  # 40 minutes of 15 s samples
 OUT = {"namespace": NS, "model_name": MODEL}  # labels of the per-service alert expressions
@@ -79,13 +82,18 @@ def other_model(version: str, **kw) -> tuple:
     return tuple(s for s in bad.series() if not s["series"].startswith("up{"))
 
 
-def ksm(current: int, max_: int) -> tuple:
-    hpa = dict(namespace=NS, horizontalpodautoscaler=f"keda-hpa-{RELEASE}")
+def ksm(current: int, max_: int, hpa_name: str = f"keda-hpa-{RELEASE}") -> tuple:
+    hpa = dict(namespace=NS, horizontalpodautoscaler=hpa_name)
     return (series("kube_horizontalpodautoscaler_status_current_replicas", f"{current}x{STEPS}", **hpa),
             series("kube_horizontalpodautoscaler_spec_max_replicas", f"{max_}x{STEPS}", **hpa))
 
 
 # ------------------------------------------------------------------ the cases
+
+def _lws_hpa(current: int) -> tuple:
+    return (series("kube_horizontalpodautoscaler_status_current_replicas", f"{current}x{STEPS}", namespace=NS,
+                   horizontalpodautoscaler=f"keda-hpa-{RELEASE}"),)
+
 
 @dataclass
 class AlertCase:
@@ -136,6 +144,17 @@ CASES = [
     AlertCase("zero-wanted-but-absent", "zero", "VllmTargetAbsent",
               lambda v: [series("kube_deployment_spec_replicas", f"1x{STEPS}", namespace=NS, deployment=RELEASE)],
               {"namespace": NS, "job": RELEASE}),
+    # LWS: desired replicas are the HPA's (read from the LWS scale subresource), not a Deployment's
+    AlertCase("lws-scaled-to-zero", "lws-zero", "VllmTargetAbsent", lambda v: [*_lws_hpa(0),
+              series("kube_deployment_spec_replicas", f"1x{STEPS}", namespace=NS, deployment=RELEASE)], None),
+    AlertCase("lws-wanted-but-absent", "lws-zero", "VllmTargetAbsent", lambda v: list(_lws_hpa(1)),
+              {"namespace": NS, "job": RELEASE}),
+    # KServe: the HPA KEDA makes for KServe's ScaledObject <isvc>-predictor
+    AlertCase("kserve-at-max-queue-grows", "kserve", "VllmAutoscalerAtMaxWhileQueueGrows",
+              lambda v: Cluster(v, waiting=f"0+1x{STEPS}", extra=ksm(4, 4, f"keda-hpa-{RELEASE}-predictor")).series(),
+              {}, eval_after_for="15m"),
+    AlertCase("kserve-other-hpa-at-max", "kserve", "VllmAutoscalerAtMaxWhileQueueGrows",
+              lambda v: Cluster(v, waiting=f"0+1x{STEPS}", extra=ksm(4, 4)).series(), None, eval_after_for="15m"),
     AlertCase("scaler-metrics-present", "newest", "VllmScalerMetricsAbsent", _c(), None),
     AlertCase("scaler-metrics-wrong-served-name", "newest", "VllmScalerMetricsAbsent", _c(model="meta-llama/x"), OUT),
     # rendered for 0.8.5 (gpu_cache_usage_perc), the pods run the newest vLLM: the scaler sees nothing

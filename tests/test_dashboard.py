@@ -88,6 +88,22 @@ def dashboard_results(promtool, tmp_path_factory):
     for t in _panels(newest)["KV-cache usage"]["targets"][:1]:
         wrong.expr(f"absent({t['expr']})", "5m", [])
     cases.append(wrong)
+    # LeaderWorkerSet: no kube_deployment_* series; desired from KEDA's HPA, ready = ready leader pods
+    _, lws = render(**BASE, target="lws")
+    ready = dict(namespace=NS, condition="true")
+    cluster = _cluster(NEWEST_VLLM) + [
+        series("kube_horizontalpodautoscaler_status_current_replicas", "3x40", namespace=NS,
+               horizontalpodautoscaler=f"keda-hpa-{RELEASE}"),
+        series("kube_pod_status_ready", "1x40", pod=f"{RELEASE}-0", **ready),  # leaders of groups 0 and 1
+        series("kube_pod_status_ready", "1x40", pod=f"{RELEASE}-1", **ready),
+        series("kube_pod_status_ready", "0x40", pod=f"{RELEASE}-2", **ready),  # group 2 still loading
+        series("kube_pod_status_ready", "1x40", pod=f"{RELEASE}-0-1", **ready),  # a worker: not a replica
+    ]
+    case = Case("dashboard-lws", cluster)
+    replicas = {t["legendFormat"]: t["expr"] for t in _panels(lws)["Replicas"]["targets"]}
+    case.expr(replicas["ready"], "5m", [({}, 2)])
+    case.expr(replicas["desired"], "5m", [({}, 3)])
+    cases.append(case)
     return run(promtool, cases, tmp_path_factory.mktemp("dashboard"))
 
 
@@ -99,3 +115,8 @@ def test_every_panel_sees_data_of_its_version(dashboard_results, version):
 
 def test_a_dashboard_for_the_wrong_version_sees_nothing(dashboard_results):
     assert not dashboard_results["dashboard-newest-on-0.8.5-pods"].ok
+
+
+def test_lws_replicas_come_from_the_hpa_and_the_leaders(dashboard_results):
+    result = dashboard_results["dashboard-lws"]
+    assert result.ok, result.output

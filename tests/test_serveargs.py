@@ -2,6 +2,8 @@
 and every example's rendered vLLM command lines parsed that way."""
 from __future__ import annotations
 
+import shlex
+
 import importlib.util
 from pathlib import Path
 
@@ -119,6 +121,9 @@ def test_every_example_command_line_parses_for_its_pinned_release(folder):
     for doc in load_all(_render(folder)):
         for c in _containers(doc):
             found = serveargs.server_argv(c)
+            extra = next((e.get("value") for e in c.get("env") or [] if e.get("name") == "VLLM_ADDITIONAL_ARGS"), None)
+            if not found and doc.get("kind") == "LLMInferenceService" and extra:
+                found = (shlex.split(extra), False)  # KServe's preset runs vllm serve; these flags go after its own
             if found:
                 image_tag = str(c.get("image", "")).rsplit(":", 1)[-1].lstrip("v")
                 lines.append((c.get("name"), image_tag, *found))

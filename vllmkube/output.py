@@ -29,6 +29,8 @@ def write_render(plan: Plan, docs: list[Document], out_dir: str | None, fmt: str
 
 
 def _warn(plan: Plan) -> None:
+    for n in plan.notes:
+        print(f"note: {n}", file=sys.stderr)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
 

@@ -98,8 +98,12 @@ def templates(p: Plan) -> list[str]:
             out += p.target.templates
         elif (template, component) == FRONT:
             out += p.front.templates if p.front else ()
+        elif template in p.target.replaces:
+            continue
         elif component in p.identity.components and (component != "monitor" or template == p.monitoring.kind):
             out.append(template)
+            if template == "job" and p.canary is not None:
+                out.append("job:canary")  # the canary revision's download, into its own folder
     return out
 
 
@@ -114,7 +118,12 @@ def context(p: Plan) -> dict[str, Any]:
 def render_documents(p: Plan) -> list[Document]:
     env = environment()
     values = context(p)
-    return [_checked(t, env.get_template(f"{t}.yaml.j2").render(values)) for t in templates(p)]
+    docs = []
+    for t in templates(p):
+        name, _, variant = t.partition(":")
+        ctx = values if not variant else dict(values, identity=p.canary.identity, cache=p.canary.cache)
+        docs.append(_checked(name, env.get_template(f"{name}.yaml.j2").render(ctx)))
+    return docs
 
 
 def _checked(template: str, text: str) -> Document:

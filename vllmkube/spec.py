@@ -31,8 +31,9 @@ _FORMATS = {
     "model_repo": "a Hugging Face repository id, ORG/NAME", "image": "an image reference without spaces",
     "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "dtype": "auto, bfloat16 or float16",
     "prometheus_url": "an http:// or https:// URL", "runbook_url": "an http:// or https:// URL",
-    "host": "a host name, e.g. llm.example.com or *.example.com", "gateway": "NAME or NAMESPACE/NAME of a Gateway",
+    "host": "a host name, e.g. llm.example.com or *.example.com", "gateway": f"NAME or NAMESPACE/NAME of a Gateway, each {_K8S_NAME}",
     "epp_image": "an image reference without spaces",
+    "canary_revision": "a commit or tag: letters, digits, '_', '-' and '.'",
 }
 
 
@@ -298,7 +299,8 @@ class RenderSpec(SizeSpec):
         default="service", description="service: the Service spreads requests; inference-pool: a Gateway API "
         "InferencePool whose endpoint picker routes by queue, KV cache and prefix")
     gateway: str | None = Field(default=None, pattern=_GATEWAY_REF, max_length=317,
-                                description="Gateway the HTTPRoute attaches to, NAME or NAMESPACE/NAME (--router inference-pool)")
+                                description="Gateway the HTTPRoute attaches to, NAME or NAMESPACE/NAME (--router "
+                                "inference-pool, or the deployment target's canary split)")
     inference_objective_priority: int | None = Field(default=None, ge=-1000, le=1000, description="also render an "
                                                      "InferenceObjective with this priority (--router inference-pool)")
     inference_objective_api: Literal["llm-d.ai/v1alpha2", "inference.networking.x-k8s.io/v1alpha2"] = Field(
@@ -306,6 +308,13 @@ class RenderSpec(SizeSpec):
         "inference.networking.x-k8s.io (extension <= 1.5)")
     epp_image: str | None = Field(default=None, pattern=r"^[^\s]+$", max_length=400,
                                   description="endpoint picker image (default: the pinned llm-d-router release)")
+    # Serving targets and canary rollouts (issue 10): vllmkube/targets/, docs/serving-targets.md
+    target: Literal["auto", "deployment", "lws", "kserve", "llmisvc"] = Field(
+        default="auto", description="workload kind: auto (lws when a replica needs more than one node, else "
+        "deployment), deployment, lws (LeaderWorkerSet), kserve (InferenceService), llmisvc (LLMInferenceService)")
+    canary_revision: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[\w.-]+$",
+                                        description="model revision (commit or tag) the canary serves")
+    canary_percent: int | None = Field(default=None, ge=1, le=99, description="share of traffic for the canary, percent")
 
     @field_validator("slo_ttft_p99", "slo_itl_p99", mode="before")
     @classmethod
@@ -328,6 +337,11 @@ class RenderSpec(SizeSpec):
             raise ValueError("render needs --model or --model-config (--params-b alone is only a rule of thumb)")
         if self.vllm_engine == "v0":
             raise ValueError("render writes manifests for vLLM's V1 engine; --vllm-engine v0 is for `size` only")
+        if (self.canary_revision is None) != (self.canary_percent is None):
+            raise ValueError("--canary-revision and --canary-percent go together")
+        if self.canary_revision is not None and self.router == "inference-pool":
+            raise ValueError("--canary-revision with --router inference-pool: the pool would mix both revisions; "
+                             "roll the canary out on a Deployment without the pool, or use --target kserve")
         return self
 
     def wants(self, component: str) -> bool:

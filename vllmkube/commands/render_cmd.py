@@ -83,10 +83,14 @@ def render(
     keda_http_api: Optional[str] = typer.Option(None, "--keda-http-api", help="v1beta1 InterceptorRoute (add-on 0.14+, default) or v1alpha1 HTTPScaledObject."),
     keda_namespace: Optional[str] = typer.Option(None, "--keda-namespace", help="Namespace of the KEDA HTTP add-on (default keda)."),
     router: Optional[str] = typer.Option(None, "--router", help="service (default) or inference-pool (Gateway API Inference Extension)."),
-    gateway: Optional[str] = typer.Option(None, "--gateway", help="Gateway for the HTTPRoute, NAME or NAMESPACE/NAME (--router inference-pool)."),
+    gateway: Optional[str] = typer.Option(None, "--gateway", help="Gateway for the HTTPRoute, NAME or NAMESPACE/NAME (--router inference-pool, or a deployment canary)."),
     inference_objective_priority: Optional[int] = typer.Option(None, "--inference-objective-priority", help="Also render an InferenceObjective with this priority."),
     inference_objective_api: Optional[str] = typer.Option(None, "--inference-objective-api", help="llm-d.ai/v1alpha2 (default) or inference.networking.x-k8s.io/v1alpha2."),
     epp_image: Optional[str] = typer.Option(None, "--epp-image", help="Endpoint picker image, pinned (default: the llm-d-router release vllmkube knows)."),
+    # serving targets and canary rollouts (issue 10)
+    target: Optional[str] = typer.Option(None, "--target", help="auto (default: lws when a replica spans nodes), deployment, lws, kserve or llmisvc."),
+    canary_revision: Optional[str] = typer.Option(None, "--canary-revision", help="Model revision the canary serves (with --canary-percent)."),
+    canary_percent: Optional[int] = typer.Option(None, "--canary-percent", help="Percent of traffic for the canary, 1-99."),
 ) -> None:
     """Render the Kubernetes manifests for serving MODEL on GPU with vLLM."""
     from ..output import output_choice, write_render

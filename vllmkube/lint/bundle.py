@@ -51,6 +51,8 @@ def pod_template_paths(doc: Document) -> list[tuple]:
         for component in ("predictor", "transformer", "explainer"):
             if component == "predictor" or as_list(doc.get("spec", component, "containers")):
                 paths.append(("spec", component))  # the component is itself a pod spec (KServe adds the model container)
+        # Standard-mode canaries (v0.20.0): each spec.canary[] predictor is a pod spec of its own
+        paths += [("spec", "canary", i, "predictor") for i, _ in enumerate(as_list(doc.get("spec", "canary")))]
     return paths
 
 
@@ -60,10 +62,15 @@ def controller_labels(doc: Document, path: tuple) -> dict:
         labels = {LWS_NAME_LABEL: doc.name}
         if path and path[-1] == "leaderTemplate":
             labels[LWS_WORKER_INDEX_LABEL] = "0"
+        elif path and path[-1] == "workerTemplate" and doc.get("spec", "leaderWorkerTemplate", "leaderTemplate"):
+            labels[LWS_WORKER_INDEX_LABEL] = "1..size-1"  # with a leaderTemplate, workers are never index 0
         return labels
-    if doc.kind == "InferenceService" and path[:2] == ("spec", "predictor"):
-        return {"serving.kserve.io/inferenceservice": doc.name, "component": "predictor",
-                "app": f"isvc.{doc.name}-predictor"}
+    if doc.kind == "InferenceService" and (path[:2] == ("spec", "predictor") or path[:2] == ("spec", "canary")):
+        # KServe copies the component's own labels (ComponentExtensionSpec.labels) onto its pods
+        return {**as_dict(doc.get(*path, "labels")), "serving.kserve.io/inferenceservice": doc.name,
+                "component": "predictor", "app": f"isvc.{doc.name}-predictor"}
+    if doc.kind == "LLMInferenceService":
+        return as_dict(doc.get("spec", "labels"))  # spec.labels go on the workload pods
     return {}
 
 
@@ -111,6 +118,7 @@ class Pod:
 
     def containers(self, init: bool = False) -> Iterator[tuple[tuple, dict]]:
         keys = ("initContainers", "containers") if init else ("containers",)
+        at = self.spec_path if self.spec_path is not None else self.path + ("spec",)
         for key in keys:
             for i, c in enumerate(as_list(self.spec.get(key))):
                 if isinstance(c, dict):
@@ -190,12 +198,12 @@ def selector_matches(selector: Any, labels: dict) -> bool:
         return False
     labels = as_dict(labels)
     for k, v in as_dict(selector.get("matchLabels")).items():
-        if labels.get(k) != v and k not in RUNTIME_LABELS:
+        if labels.get(k) != v and not _unknown(k, labels):
             return False
     for expr in as_list(selector.get("matchExpressions")):
         expr = as_dict(expr)
         key, op, values = expr.get("key"), expr.get("operator"), as_list(expr.get("values"))
-        if key in RUNTIME_LABELS:
+        if _unknown(key, labels):
             continue
         if op == "In" and labels.get(key) not in values:
             return False
@@ -210,8 +218,14 @@ def selector_matches(selector: Any, labels: dict) -> bool:
 
 def map_matches(selector: Any, labels: dict) -> bool:
     labels = as_dict(labels)
-    return isinstance(selector, dict) and bool(selector) and all(labels.get(k) == v or k in RUNTIME_LABELS
+    return isinstance(selector, dict) and bool(selector) and all(labels.get(k) == v or _unknown(k, labels)
                                                                  for k, v in selector.items())
+
+
+def _unknown(key: str, labels: dict) -> bool:
+    """A run-time label the pod's known labels do not pin (controller_labels knows some: an LWS leader's
+    worker-index is "0", a worker's never is)."""
+    return key in RUNTIME_LABELS and key not in labels
 
 
 @dataclass

@@ -154,7 +154,9 @@ def _entry(tokens: list[str]) -> tuple[int, str] | None:
     return None
 
 
-def _script(script: str, path: tuple) -> Invocation | None:
+def _script(script: str, path: tuple, positional: list[tuple[str, tuple]] = ()) -> Invocation | None:
+    """``positional``: the items after ``sh -c SCRIPT $0``, which "$@" in the script expands to
+    (a wrapper that passes the container's args on: vllmkube's LeaderWorkerSet launch)."""
     text = script.replace("\\\r\n", " ").replace("\\\n", " ")
     for line in text.splitlines():
         try:
@@ -163,20 +165,22 @@ def _script(script: str, path: tuple) -> Invocation | None:
             tokens = list(lexer)
         except ValueError:
             tokens = line.split()
-        command: list[str] = []
+        command: list[tuple[str, tuple]] = []
         for tok in tokens + [";"]:
             if tok and set(tok) <= set(";&|"):
-                found = _entry(command)
+                found = _entry([t for t, _ in command])
                 if found:
-                    return parse_tokens([(t, path) for t in command[found[0]:]], found[1], from_script=True)
+                    return parse_tokens(command[found[0]:], found[1], from_script=True)
                 command = []
+            elif tok == "$@":
+                command += positional
             else:
-                command.append(tok)
+                command.append((tok, path))
     return None
 
 
-def _shell_script(items: list[tuple[str, tuple]]) -> tuple[str, tuple] | None:
-    """The script of ``sh -c SCRIPT`` (also /bin/bash -ec, /usr/bin/env bash -c)."""
+def _shell_script(items: list[tuple[str, tuple]]) -> tuple[str, tuple, list[tuple[str, tuple]]] | None:
+    """The script of ``sh -c SCRIPT [$0 ARGS...]`` (also /bin/bash -ec, /usr/bin/env bash -c) and its ARGS."""
     if not items:
         return None
     start = 1 if items[0][0].rsplit("/", 1)[-1] == "env" and len(items) > 1 else 0
@@ -186,8 +190,8 @@ def _shell_script(items: list[tuple[str, tuple]]) -> tuple[str, tuple] | None:
         tok = items[j][0]
         if tok.startswith("-") and not tok.startswith("--") and tok.endswith("c"):
             if items[j + 1][0] == "--" and j + 2 < len(items):  # bash -lc -- SCRIPT
-                return items[j + 2]
-            return items[j + 1]
+                j += 1
+            return items[j + 1][0], items[j + 1][1], items[j + 3:]  # SCRIPT, where, the args after $0
     return None
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import metrics, naming
-from ..promql import RATE_WINDOW, matchers, number, service_selector
+from ..promql import RATE_WINDOW, number, service_selector
 from ..spec import RenderSpec
 from ..versions import VllmVersion
 from .identity import Identity
 from .scaling import Scaling
+from .values import Workload
 
 
 def _panel(pid: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int, maxv: float | None = None) -> dict:
@@ -25,7 +26,7 @@ def _panel(pid: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int
     }
 
 
-def dashboard(spec: RenderSpec, v: VllmVersion, identity: Identity, scaling: Scaling) -> dict:
+def dashboard(spec: RenderSpec, v: VllmVersion, identity: Identity, scaling: Scaling, workload: Workload) -> dict:
     m = metrics.names(v)
     sel = service_selector(identity.namespace, identity.served_model_name)
     w = RATE_WINDOW
@@ -36,7 +37,7 @@ def dashboard(spec: RenderSpec, v: VllmVersion, identity: Identity, scaling: Sca
     def rate(signal: str) -> str:
         return f"sum(rate({m[signal]}{{{sel}}}[{w}]))"
 
-    dep = matchers(namespace=identity.namespace, deployment=identity.names["server"])
+    desired, ready = workload.replica_queries(identity)  # kube-state-metrics, by workload kind
     pods = f"count(count by (pod) ({m['queue']}{{{sel}}}))"
     panels = [
         ("Time to first token", [(q("ttft", 0.5), "p50"), (q("ttft", 0.9), "p90"), (q("ttft", 0.99), "p99"),
@@ -53,8 +54,7 @@ def dashboard(spec: RenderSpec, v: VllmVersion, identity: Identity, scaling: Sca
         ("Tokens per second", [(rate("generation_tokens"), "generated"), (rate("prompt_tokens"), "prompt")], "short", None),
         ("Prefix-cache hit rate", [(f"{rate('prefix_cache_hits')} / {rate('prefix_cache_queries')}", "hit rate")],
          "percentunit", 1.0),
-        ("Replicas", [(f"max(kube_deployment_status_replicas_ready{{{dep}}})", "ready"),
-                      (f"max(kube_deployment_spec_replicas{{{dep}}})", "desired"), (pods, "exporting metrics"),
+        ("Replicas", [(ready, "ready"), (desired, "desired"), (pods, "exporting metrics"),
                       (f"vector({scaling.max_replicas})", "max")], "short", None),
         ("End-to-end latency", [(q("e2e", 0.5), "p50"), (q("e2e", 0.99), "p99")], "s", None),
     ]

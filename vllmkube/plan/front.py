@@ -160,6 +160,8 @@ def build(spec: RenderSpec, identity: Identity, sizing: SizingPlan, startup_budg
             "inference-pool": ("gateway", "inference_objective_priority", "inference_objective_api", "epp_image")}
     for front, fields in only.items():
         for f in fields:
+            if f == "gateway" and (spec.canary_revision is not None or spec.target == "llmisvc"):
+                continue  # an LLMInferenceService's router and a canary's split attach to the Gateway too
             if chosen != front and f in given and getattr(spec, f) is not None:
                 where = "--scale-to-zero (without --activation-query)" if front == "keda-http" else "--router inference-pool"
                 raise InputError("--" + f.replace("_", "-"), f"only applies to {where}", "add it or drop this option")

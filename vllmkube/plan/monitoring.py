@@ -12,6 +12,7 @@ from .identity import Identity
 from .pod import PodTemplate
 from .rules import RuleGroup, rules
 from .scaling import Scaling
+from .values import Workload
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,11 @@ class Monitoring:
     prometheus_namespace: str  # the NetworkPolicy lets it scrape
 
 
-def build(spec: RenderSpec, v: VllmVersion, identity: Identity, pod: PodTemplate, scaling: Scaling) -> Monitoring:
+def build(spec: RenderSpec, v: VllmVersion, identity: Identity, pod: PodTemplate, scaling: Scaling,
+          workload: Workload) -> Monitoring:
     return Monitoring(
         kind=spec.monitor, labels=dict(identity.labels, release=spec.prometheus_release), scrape_interval="15s",
-        rule_groups=rules(spec, v, identity, pod, scaling), dashboard_key=f"{identity.release}.json",
-        dashboard_json=json.dumps(dashboard(spec, v, identity, scaling), indent=1, sort_keys=False, ensure_ascii=True),
+        rule_groups=rules(spec, v, identity, pod, scaling, workload), dashboard_key=f"{identity.release}.json",
+        dashboard_json=json.dumps(dashboard(spec, v, identity, scaling, workload), indent=1, sort_keys=False, ensure_ascii=True),
         prometheus_namespace=spec.prometheus_namespace,
     )

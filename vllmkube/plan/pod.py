@@ -53,24 +53,26 @@ class PodTemplate:
     args: list[str]
     env: list[dict[str, Any]]
     gpu_resource: str
-    gpus: int  # GPU limit of this pod: TP x PP on one node
+    gpus: int  # GPU limit of this pod: TP x PP / nodes per replica
     cpu_request: str
     memory_request: str
     memory_limit: str
     shm_size: str | None
-    startup_probe: Probe
-    readiness_probe: Probe
-    liveness_probe: Probe
+    startup_probe: Probe | None  # None: no HTTP server to probe (a LeaderWorkerSet's headless workers)
+    readiness_probe: Probe | None
+    liveness_probe: Probe | None
     startup_budget_s: int  # the worst-case start the startup probe allows
     termination_grace_s: int
     prestop_sleep_s: int
     placement: Placement
     claim_name: str  # the model cache PVC, mounted read-only
     wait_for: str | None  # the download marker an init container waits for (None: no downloader)
-    # issue 13 (batch Job): a pod that runs to completion, serves nothing, mounts more volumes
+    # issue 13 (batch Job): a pod that runs to completion, mounts more volumes
     restart_policy: str | None = None  # None: the workload's default; Never for an Indexed Job
-    serves_http: bool = True  # False: no port, probes or preStop (vllm run-batch)
+    # False: no port, probes or preStop (vllm run-batch; a LeaderWorkerSet's headless workers)
+    serves_http: bool = True
     volumes: tuple[Volume, ...] = ()
+    container_name: str = "vllm"  # a KServe predictor's main container is kserve-container
 
 
 def probe_budget_s(weights_gib: float, load_rate: float) -> int:
@@ -113,7 +115,8 @@ def env(budget_s: int) -> list[dict[str, Any]]:
 def build(spec: RenderSpec, gpu: GpuEntry, sizing: SizingPlan, identity: Identity, cache: ModelCache,
           image_ref: str, args: list[str]) -> PodTemplate:
     budget_s = probe_budget_s(sizing.checkpoint_gib, spec.load_rate_gib_s)  # what is read from the PVC
-    gpus = sizing.tensor_parallel_size * sizing.pipeline_parallel_size
+    # GPUs of one pod: a replica spanning nodes (LeaderWorkerSet) runs one pod per node with an equal share.
+    gpus = sizing.tensor_parallel_size * sizing.pipeline_parallel_size // sizing.nodes_per_replica
     shm_gib = 2 * gpus if gpus > 1 else 0  # NCCL needs /dev/shm beyond the container's 64 MiB for TP > 1
     shm_gib = min(shm_gib, 16)
     memory_gib = 8 + 0.1 * sizing.checkpoint_gib + 2 * gpus  # API server, tokenizer, workers, loading buffers

@@ -15,6 +15,7 @@ from ..versions import VllmVersion
 from .identity import Identity
 from .pod import PodTemplate
 from .scaling import Scaling
+from .values import Workload
 
 KV_ALERT_LEVEL = 0.9
 PREEMPTION_ALERT_RATE = 0.05  # preemptions per second
@@ -52,7 +53,8 @@ def _duration(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
-def rules(spec: RenderSpec, v: VllmVersion, identity: Identity, pod: PodTemplate, scaling: Scaling) -> list[RuleGroup]:
+def rules(spec: RenderSpec, v: VllmVersion, identity: Identity, pod: PodTemplate, scaling: Scaling,
+          workload: Workload) -> list[RuleGroup]:
     m = metrics.names(v)
     sel = service_selector(identity.namespace, identity.served_model_name)
     by = "namespace, model_name"
@@ -92,14 +94,14 @@ def rules(spec: RenderSpec, v: VllmVersion, identity: Identity, pod: PodTemplate
     qt = float(scaling.triggers[0].threshold)
     job = identity.release if spec.monitor == "servicemonitor" else f"{identity.namespace}/{identity.release}"
     up_sel = matchers(namespace=identity.namespace, job=job)
-    hpa = matchers(namespace=identity.namespace, horizontalpodautoscaler=identity.names["hpa"])
-    dep = matchers(namespace=identity.namespace, deployment=identity.names["server"])
+    hpa = matchers(namespace=identity.namespace, horizontalpodautoscaler=workload.hpa_name(identity))
+    desired_replicas = workload.replica_queries(identity)[0]
     startup_s = pod.startup_probe.period_s * pod.startup_probe.failure_threshold
     down_for = _duration(max(600, startup_s))
     queue_for = _duration(max(600, startup_s))  # a new replica needs a cold start before it helps
     absent_up = f"absent(up{{{up_sel}}})"
     if scaling.idle_replicas is not None:  # scaled to zero on purpose: absent only matters when pods are wanted
-        absent_up += f" and on () (max(kube_deployment_spec_replicas{{{dep}}}) > 0)"
+        absent_up += f" and on () ({desired_replicas} > 0)"
     name = _literal(identity.served_model_name)
     alerts = [
         _alert("VllmTTFTP99AboveSLO", f"{p99('ttft')} > {number(slo_ttft)}", "5m", "warning",

@@ -5,7 +5,8 @@ another target. It provides:
 
     NAME                      the --target value
     OMITS                     shared documents it has no use for (render.ORDER names them)
-    check(model, gpu, sizing) refuse a sizing it cannot serve, before anything is built
+    REPLACES                  shared templates whose object the target's controller makes itself
+    check(spec, model, gpu, sizing)  refuse a sizing it cannot serve, before anything is built
     build(parts: plan.Parts) -> plan.Target (apiVersion, kind, name, its templates, and
                               whatever else they lay out)
 
@@ -16,6 +17,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import deployment
+from . import deployment, kserve, llmisvc, lws
 
-TARGETS: dict[str, ModuleType] = {m.NAME: m for m in (deployment,)}
+TARGETS: dict[str, ModuleType] = {m.NAME: m for m in (deployment, lws, kserve, llmisvc)}

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from ..catalog import GpuEntry, ModelEntry
 from ..errors import InputError
 from ..plan import Parts, Target
+from ..plan.canary import Canary
 from ..plan.pod import PodTemplate
 from ..sizing import SizingPlan
+from ..spec import RenderSpec
 
 NAME = "deployment"
 OMITS: frozenset[str] = frozenset()  # shared documents this target makes no use of
+REPLACES: frozenset[str] = frozenset()  # shared templates whose object a controller makes instead
 
 
 @dataclass(frozen=True)
@@ -22,20 +25,35 @@ class DeploymentTarget(Target):
     replicas: int | None  # None: KEDA owns the count
     max_surge: int
     max_unavailable: int
+    canary: Canary | None = None  # a second Deployment; an HTTPRoute splits the traffic by weight
+    gateway: tuple[str, str | None] | None = None  # (name, namespace) the HTTPRoute attaches to
+    # The route's Services and HTTPRoute: component "route", so the ServiceMonitor (component
+    # "server") does not scrape the pods a second time through them.
+    route_labels: dict[str, str] | None = None
 
 
-def check(model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
+def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
     """Refuse a sizing this target cannot serve, before anything else is built."""
     if sizing.nodes_per_replica > 1:
-        raise InputError("--gpu", f"{model.id} needs {sizing.nodes_per_replica} nodes per replica "
-                         f"(TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}); multi-node "
-                         "serving (LeaderWorkerSet) is not rendered yet", "pick a larger GPU or --quantization")
+        raise InputError("--target", f"{model.id} needs {sizing.nodes_per_replica} nodes per replica "
+                         f"(TP {sizing.tensor_parallel_size} x PP {sizing.pipeline_parallel_size}); a Deployment "
+                         "pod runs on one node", "use --target lws (or auto), a larger GPU, or --quantization fp8")
+    if spec.canary_revision and not spec.gateway:
+        raise InputError("--gateway", "a canary Deployment needs a router that splits traffic by weight",
+                         "pass --gateway NAME or NAMESPACE/NAME (Gateway API HTTPRoute), or use --target kserve")
 
 
 def build(parts: Parts) -> DeploymentTarget:
-    scaling = parts.scaling
+    scaling, canary = parts.scaling, parts.canary
+    gateway = None
+    if canary is not None and parts.spec.gateway:
+        ns, _, name = parts.spec.gateway.rpartition("/")
+        gateway = (name, ns or None)
+    # With a canary: the stable pods are labelled track: stable, and the route's own Services tell them apart.
+    extra = ("deployment-canary", "service-stable", "service-canary", "httproute-canary") if canary else ()
     return DeploymentTarget(
-        api_version="apps/v1", kind="Deployment", name=parts.identity.names["server"], templates=("deployment",),
-        pod=parts.pod, replicas=None if scaling.autoscaled else scaling.min_replicas,
-        max_surge=scaling.max_surge, max_unavailable=scaling.max_unavailable,
+        api_version="apps/v1", kind="Deployment", name=parts.identity.names["server"], templates=("deployment", *extra),
+        pod=canary.stable_pod if canary else parts.pod, replicas=None if scaling.autoscaled else scaling.min_replicas,
+        max_surge=scaling.max_surge, max_unavailable=scaling.max_unavailable, canary=canary, gateway=gateway,
+        route_labels=dict(parts.identity.labels, **{"app.kubernetes.io/component": "route"}) if canary else None,
     )

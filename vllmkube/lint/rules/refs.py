@@ -10,6 +10,7 @@ import os
 from ..findings import Severity
 from ..bundle import RAY_CLUSTER_SPEC, SCALABLE, Bundle, Pod, map_matches, related, selector_matches
 from ..documents import Document, as_dict, as_list, dig
+from ..controllers import autoscales_itself
 
 
 def _missing_severity(candidates: list, near: Document) -> Severity:
@@ -43,8 +44,13 @@ def _autoscalers(b: Bundle) -> None:
         kind = str(ref.get("kind") or ("Deployment" if a.kind == "ScaledObject" else ""))
         name = str(ref["name"])
         target = b.find(kind, name, a)
-        if target is None and b.generated(kind, name, a) is not None:
-            continue  # an operator creates it (KServe's <name>-predictor)
+        made = b.generated(kind, name, a) if target is None else None
+        if made is not None:  # an operator creates it (KServe's <name>-predictor)
+            if kind in ("Deployment", "LeaderWorkerSet") and autoscales_itself(made.owner):
+                b.report("autoscaler-conflict", a, ("spec", "scaleTargetRef"),
+                         f"{made.owner.ref} makes {name} and its own autoscaler: {a.ref} fights it",
+                         "drop this object and use predictor.autoScaling (serving.kserve.io/autoscalerClass: keda)")
+            continue
         if target is None:
             same = b.near(a, kind)
             extra = f" (linted {kind}s: {_names(same)})" if same else ""
