@@ -80,6 +80,7 @@ class ModelEntry(_Strict):
     quantization: Quantization | None = None  # pre-quantized checkpoint
     weight_bytes: int | None = Field(default=None, gt=0, description="exact checkpoint size when known")
     multimodal: bool = False
+    gated: bool = False  # the Hub wants a token of an account granted access (cloud-gpu-facts.md section 6)
     sources: tuple[str, ...] = Field(min_length=1)
     notes: str | None = None
 

@@ -36,7 +36,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
                          "see `vllmkube size` for the options tried")
     ident = identity.build(spec, model, sizing, v, omit=chosen.OMITS)
     image = pod.image(spec, v)
-    model_cache = cache.build(spec, ident, sizing)
+    model_cache = cache.build(spec, ident, sizing, model)
     args = engine.serve_args(spec, model, sizing, v, ident.served_model_name, model_cache.model_path)
     pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
     scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving)
@@ -49,7 +49,8 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         f"{sizing.kv_cache_tokens} tokens, max concurrency {sizing.max_concurrency}x",
         f"vLLM {v}, replicas {spec.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
     ]
-    warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings]
+    warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings,
+                *model_cache.warnings]
     return Plan(identity=ident, pod=pod_template, cache=model_cache, scaling=scale,
                 monitoring=monitoring.build(spec, v, ident, pod_template, scale), target=workload,
                 sizing=sizing, header=header, warnings=warnings)

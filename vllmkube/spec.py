@@ -232,7 +232,12 @@ class RenderSpec(SizeSpec):
     pvc_size: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(Gi|Ti)$", description="model cache size, e.g. 200Gi")
     pvc_access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany"] = Field(
         default="ReadWriteMany", description="ReadWriteMany lets one download serve every replica")
-    load_rate_gib_s: float = Field(default=0.5, gt=0, le=50, description="weight load rate from the PVC, GiB/s (probe budget)")
+    load_rate_gib_s: float | None = Field(default=None, gt=0, le=50, description="weight load rate from the model "
+                                          "cache, GiB/s (startup budget; default from the storage, docs/manifests.md)")
+    # issue 11: first apply on EKS/GKE/AKS/Karpenter (plan/storage.py)
+    model_cache: Literal["auto", "shared-pvc", "pod-volume"] = Field(
+        default="auto", description="shared-pvc: one ReadWriteMany PVC filled once; pod-volume: a per-pod volume "
+        "on the cloud's block storage, filled by an init container; auto: per --cloud")
     capacity: Literal["on-demand", "spot"] = Field(default="on-demand", description="node capacity type to run on")
     cloud: Cloud = Field(default="generic", description="aws, gcp, azure, karpenter or generic: picks node labels")
     min_replicas: int = Field(default=1, ge=1, le=1000, description="fewest replicas (KEDA minReplicaCount)")

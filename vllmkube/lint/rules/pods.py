@@ -15,12 +15,11 @@ from ... import arch, catalog
 from ...errors import InputError
 from ...plan.pod import ENGINE_INIT_S, PROBE_SAFETY
 from ...sizing import BYTES_PER_PARAM, GIB, PRECISION_LABEL
-from ...spec import RenderSpec
 from ..bundle import Bundle, Server, same_namespace
 from ..documents import as_dict, as_list, dig
 from ..findings import Severity
 
-LOAD_RATE_GIB_S = RenderSpec.model_fields["load_rate_gib_s"].default
+LOAD_RATE_GIB_S = 0.5  # a fast disk: a budget too short even for it is surely too short
 PVC_HEADROOM = 1.2  # a model cache PVC holds the weights plus about 20%
 _QUANT_HINT = re.compile(r"(awq|gptq|nvfp4|mxfp4|int8|w8a8|int4|w4a16|fp8)", re.IGNORECASE)
 _HINT_PRECISION = {"awq": "awq", "gptq": "gptq", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "int8": "int8", "w8a8": "int8",
