@@ -27,7 +27,7 @@ CLUSTER_CLASSES = {
     "generic": {"standard": (RWO, True)},  # a typical cluster: one block-storage default
 }
 CLOUDS = list(CLUSTER_CLASSES)
-UNGATED = dict(model="Qwen/Qwen2.5-7B-Instruct", gpu="l4")
+UNGATED = dict(model="Qwen/Qwen2.5-7B-Instruct", gpu="h100")  # H100 is offered on every cloud
 
 
 def docs(**values):
@@ -66,7 +66,7 @@ def test_default_render_binds_on_the_clouds_own_classes(cloud):
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_shared_cache_binds_or_is_refused_in_one_line(cloud, capsys):
-    r = run(capsys, "render", "-m", UNGATED["model"], "-g", "l4", "--cloud", cloud, "--model-cache", "shared-pvc")
+    r = run(capsys, "render", "-m", UNGATED["model"], "-g", "h100", "--cloud", cloud, "--model-cache", "shared-pvc")
     if r.code == 0:
         rendered = [d for d in load_all(r.out)]
         classes = dict(CLUSTER_CLASSES[cloud])
@@ -166,3 +166,77 @@ def test_a_new_revision_rolls_the_deployment_into_its_own_folder():
     assert folder(a).endswith("/aaa") and folder(b).endswith("/bbb")
     wait = {e["name"]: e.get("value") for e in a["spec"]["initContainers"][0]["env"]}
     assert wait["MARKER"].startswith(folder(a) + "/") and wait["WANT"].endswith("@aaa")
+
+
+# ------------------------------------------------------------------ placement an autoscaler can satisfy
+
+def _pod(**values):
+    (dep,) = [d for d in docs(**values) if d["kind"] == "Deployment"]
+    spec = dep["spec"]["template"]["spec"]
+    terms = spec.get("affinity", {}).get("nodeAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", {})
+    exprs = {e["key"]: (e["operator"], e.get("values")) for t in terms.get("nodeSelectorTerms", [])
+             for e in t["matchExpressions"]}
+    return spec.get("nodeSelector", {}), exprs, spec["tolerations"]
+
+
+# labels each autoscaler knows before the node exists (cloud-gpu-facts.md section 2)
+KNOWN_LABELS = {
+    "karpenter": {"karpenter.k8s.aws/instance-gpu-name", "node.kubernetes.io/instance-type", "karpenter.sh/capacity-type"},
+    "aws": {"node.kubernetes.io/instance-type", "eks.amazonaws.com/capacityType"},
+    "gcp": {"cloud.google.com/gke-accelerator", "cloud.google.com/gke-spot"},
+    "azure": {"node.kubernetes.io/instance-type", "kubernetes.azure.com/scalesetpriority"},
+}
+
+
+@pytest.mark.parametrize("cloud", list(KNOWN_LABELS))
+@pytest.mark.parametrize("capacity", ["on-demand", "spot"])
+def test_placement_uses_only_labels_the_autoscaler_provisions_for(cloud, capacity):
+    selector, exprs, _ = _pod(**UNGATED, cloud=cloud, capacity=capacity)
+    used = set(selector) | set(exprs)
+    assert used and used <= KNOWN_LABELS[cloud], used - KNOWN_LABELS[cloud]
+    assert "nvidia.com/gpu.product" not in used
+
+
+def test_on_demand_is_not_spot_rather_than_a_node_group_label():
+    _, exprs, _ = _pod(**UNGATED, cloud="aws")
+    assert exprs["eks.amazonaws.com/capacityType"] == ("NotIn", ["SPOT"])
+    _, exprs, _ = _pod(**UNGATED, cloud="karpenter")
+    assert exprs["karpenter.sh/capacity-type"] == ("NotIn", ["spot"])
+    assert exprs["karpenter.k8s.aws/instance-gpu-name"] == ("In", ["h100"])
+
+
+def test_instance_types_hold_the_pods_gpus():
+    # 4 x A100 80GB per pod: only p4de.24xlarge on AWS; A100 40GB (p4d, same gpu name) is not it
+    _, exprs, _ = _pod(model="Qwen/Qwen2.5-72B-Instruct", gpu="a100-80gb", cloud="karpenter", tensor_parallel_size=4)
+    assert exprs["node.kubernetes.io/instance-type"] == ("In", ["p4de.24xlarge"])
+    _, exprs, _ = _pod(model="Qwen/Qwen2.5-72B-Instruct", gpu="l40s", cloud="aws", tensor_parallel_size=4)
+    assert exprs["node.kubernetes.io/instance-type"] == ("In", ["g6e.12xlarge", "g6e.24xlarge", "g6e.48xlarge"])
+    selector, _, _ = _pod(**{**UNGATED, "gpu": "a100-40gb"}, cloud="gcp")
+    assert selector["cloud.google.com/gke-accelerator"] == "nvidia-tesla-a100"
+
+
+def test_azure_tolerates_the_gpu_pool_taint_and_uses_vm_sizes():
+    _, exprs, tolerations = _pod(**UNGATED, cloud="azure")
+    assert exprs["node.kubernetes.io/instance-type"] == ("In", ["Standard_ND96isr_H100_v5"])
+    assert {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"} in tolerations
+
+
+@pytest.mark.parametrize("gpu, cloud", [("a10g", "gcp"), ("a10g", "azure"), ("l40s", "gcp"), ("l4", "azure"),
+                                        ("mi300x", "aws"), ("rtx-4090", "karpenter")])
+def test_a_gpu_the_cloud_does_not_offer_is_refused(gpu, cloud, capsys):
+    r = run(capsys, "render", "-m", UNGATED["model"], "-g", gpu, "--cloud", cloud)
+    assert r.code == 2 and r.out == "" and len(r.err.strip().splitlines()) == 1
+    assert "not offered on" in r.err
+
+
+def test_generic_keeps_the_gpu_feature_discovery_label():
+    selector, exprs, _ = _pod(**UNGATED, cloud="generic")
+    assert selector == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"} and not exprs
+
+
+def test_placement_signature_still_serves_other_callers():
+    from vllmkube.catalog import find_gpu
+    from vllmkube.placement import placement
+
+    p = placement(find_gpu("h100"), "karpenter", "spot")
+    assert p.node_selector == {"karpenter.sh/capacity-type": "spot"}

@@ -111,7 +111,9 @@ def test_capacity_and_cloud_pick_labels_and_tolerations():
     assert pod["nodeSelector"]["cloud.google.com/gke-accelerator"] == "nvidia-l4"
     assert any(t["key"] == "cloud.google.com/gke-spot" for t in pod["tolerations"])
     _, docs, _ = render(model="llama-3.1-8b", gpu="h100", cloud="aws")
-    assert docs["Deployment"]["spec"]["template"]["spec"]["nodeSelector"]["eks.amazonaws.com/capacityType"] == "ON_DEMAND"
+    terms = docs["Deployment"]["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+    assert {"key": "eks.amazonaws.com/capacityType", "operator": "NotIn", "values": ["SPOT"]} in \
+        terms["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
     _, docs, _ = render(model="llama-3.1-8b", gpu="h100", cloud="azure")
     terms = docs["Deployment"]["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
     assert "kubernetes.azure.com/scalesetpriority" in json.dumps(terms)

@@ -41,6 +41,9 @@ class GpuEntry(_Strict):
     product_label: str | None = None  # nvidia.com/gpu.product (GPU feature discovery)
     gke_accelerator: str | None = None  # cloud.google.com/gke-accelerator on GKE
     gpus_per_node: int = Field(ge=1, le=16)
+    # cloud (aws, gcp, azure) -> machine type -> GPUs per machine; Karpenter's instance-gpu-name
+    instances: dict[Literal["aws", "gcp", "azure"], dict[str, int]] = Field(default_factory=dict)
+    karpenter_gpu_name: str | None = None
     sources: tuple[str, ...] = Field(min_length=1)
     notes: str | None = None
 

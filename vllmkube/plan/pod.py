@@ -115,7 +115,7 @@ def build(spec: RenderSpec, gpu: GpuEntry, sizing: SizingPlan, identity: Identit
         startup_probe=Probe("/health", 10, 5, math.ceil(budget_s / 10)),
         readiness_probe=Probe("/health", 5, 3, 3), liveness_probe=Probe("/health", 15, 5, 4),
         startup_budget_s=budget_s, termination_grace_s=PRESTOP_SLEEP_S + spec.drain_seconds + 15,
-        prestop_sleep_s=PRESTOP_SLEEP_S, placement=placement(gpu, spec.cloud, spec.capacity),
+        prestop_sleep_s=PRESTOP_SLEEP_S, placement=placement(gpu, spec.cloud, spec.capacity, gpus),
         claim_name=identity.names["pvc"],
         wait_for=cache.download_marker if "downloader" in identity.components else None,
         model_cache=cache, annotations={REVISION_ANNOTATION: cache.marker_content},
