@@ -240,3 +240,29 @@ def test_placement_signature_still_serves_other_callers():
 
     p = placement(find_gpu("h100"), "karpenter", "spot")
     assert p.node_selector == {"karpenter.sh/capacity-type": "spot"}
+
+
+# ------------------------------------------------------------------ startup budget from the storage
+
+def _startup_s(**values) -> int:
+    (dep,) = [d for d in docs(**values) if d["kind"] == "Deployment"]
+    probe = dep["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    return probe["periodSeconds"] * probe["failureThreshold"]
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_a_70b_model_on_network_storage_gets_time_to_load(cloud):
+    from vllmkube.catalog import find_model
+    from vllmkube.sizing import GIB
+
+    spec = dict(model="Qwen/Qwen2.5-72B-Instruct", gpu="h100", tensor_parallel_size=4, cloud=cloud)
+    weights_gib = find_model("Qwen/Qwen2.5-72B-Instruct").params_b * 2e9 / GIB
+    at_100_mib_s = weights_gib * 1024 / 100  # Filestore Basic HDD / EFS bursting read rate
+    assert _startup_s(**spec) > at_100_mib_s + 120
+    assert _startup_s(**spec, load_rate_gib_s=1.0) < _startup_s(**spec) / 3  # the flag wins
+
+
+def test_the_budget_follows_the_storage_in_use():
+    shared = _startup_s(**UNGATED, cloud="aws", storage_class="efs-sc")
+    ebs = _startup_s(**UNGATED, cloud="aws")  # pod volume on gp2/gp3: a bit faster than EFS bursting
+    assert ebs < shared
