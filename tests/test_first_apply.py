@@ -266,3 +266,22 @@ def test_the_budget_follows_the_storage_in_use():
     shared = _startup_s(**UNGATED, cloud="aws", storage_class="efs-sc")
     ebs = _startup_s(**UNGATED, cloud="aws")  # pod volume on gp2/gp3: a bit faster than EFS bursting
     assert ebs < shared
+
+
+# ------------------------------------------------------------------ NetworkPolicy and probes
+
+def test_networkpolicy_without_client_namespaces_warns_on_stderr(capsys):
+    r = run(capsys, "render", "-m", UNGATED["model"], "-g", "h100")
+    assert r.code == 0 and "--allow-from-namespace" in r.err and "--allow-from-namespace" not in r.out
+    r = run(capsys, "render", "-m", UNGATED["model"], "-g", "h100", "--allow-from-namespace", "ingress-nginx")
+    assert "NetworkPolicy" not in r.err
+    r = run(capsys, "render", "-m", UNGATED["model"], "-g", "h100", "--without", "networkpolicy")
+    assert "NetworkPolicy" not in r.err
+
+
+def test_readiness_tolerates_a_busy_engine():
+    (dep,) = [d for d in docs(**UNGATED) if d["kind"] == "Deployment"]
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    ready, live = c["readinessProbe"], c["livenessProbe"]
+    assert ready["periodSeconds"] * ready["failureThreshold"] >= 60 and ready["timeoutSeconds"] >= 5
+    assert live["periodSeconds"] * live["failureThreshold"] > ready["periodSeconds"] * ready["failureThreshold"]

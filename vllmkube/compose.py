@@ -50,7 +50,17 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         f"vLLM {v}, replicas {spec.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
     ]
     warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings,
-                *model_cache.warnings]
+                *model_cache.warnings, *_network_warnings(spec, ident)]
     return Plan(identity=ident, pod=pod_template, cache=model_cache, scaling=scale,
                 monitoring=monitoring.build(spec, v, ident, pod_template, scale), target=workload,
                 sizing=sizing, header=header, warnings=warnings)
+
+
+def _network_warnings(spec: RenderSpec, ident) -> list[str]:
+    """The NetworkPolicy admits this namespace and Prometheus' only: say so when no client namespace is
+    allowed, since ingress controllers and gateways usually run in namespaces of their own."""
+    if "networkpolicy" not in ident.components or ident.allow_from_namespaces:
+        return []
+    return [f"the NetworkPolicy lets only namespace {ident.namespace} and {spec.prometheus_namespace} (Prometheus) call "
+            "the API: add --allow-from-namespace for your ingress controller or gateway (e.g. ingress-nginx), "
+            "or --without networkpolicy"]

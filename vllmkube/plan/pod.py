@@ -113,7 +113,9 @@ def build(spec: RenderSpec, gpu: GpuEntry, sizing: SizingPlan, identity: Identit
         cpu_request=str(2 + 2 * gpus), memory_request=gi(memory_gib), memory_limit=gi(memory_gib + shm_gib),
         shm_size=f"{shm_gib}Gi" if shm_gib else None,
         startup_probe=Probe("/health", 10, 5, math.ceil(budget_s / 10)),
-        readiness_probe=Probe("/health", 5, 3, 3), liveness_probe=Probe("/health", 15, 5, 4),
+        # A busy engine answers /health late: a pod leaves the endpoints after a minute of failures,
+        # and is restarted only after two, so peak load neither drops nor kills it.
+        readiness_probe=Probe("/health", 10, 5, 6), liveness_probe=Probe("/health", 20, 10, 6),
         startup_budget_s=budget_s, termination_grace_s=PRESTOP_SLEEP_S + spec.drain_seconds + 15,
         prestop_sleep_s=PRESTOP_SLEEP_S, placement=placement(gpu, spec.cloud, spec.capacity, gpus),
         claim_name=identity.names["pvc"],
