@@ -29,7 +29,7 @@ _FORMATS = {
     "prometheus_auth_secret": f"NAME or NAME:KEY, NAME being {_K8S_NAME}",
     "prometheus_release": "a label value: letters, digits, '-', '_' and '.'",
     "model_repo": "a Hugging Face repository id, ORG/NAME", "image": "an image reference without spaces",
-    "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "dtype": "auto, bfloat16 or float16",
+    "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "keda_version": "a KEDA release from 2.12, e.g. 2.16 or 2.17.1", "dtype": "auto, bfloat16 or float16",
     "prometheus_url": "an http:// or https:// URL", "runbook_url": "an http:// or https:// URL",
 }
 
@@ -238,6 +238,9 @@ class RenderSpec(SizeSpec):
     model_cache: Literal["auto", "shared-pvc", "pod-volume"] = Field(
         default="auto", description="shared-pvc: one ReadWriteMany PVC filled once; pod-volume: a per-pod volume "
         "on the cloud's block storage, filled by an init container; auto: per --cloud")
+    keda_version: str = Field(default="2.20", pattern=r"^\s*v?2\.(1[2-9]|[2-9][0-9])(\.[0-9]+)?\s*$",
+                              description="KEDA release the cluster runs (2.12 or newer): before 2.17 the "
+                              "ScaledObject's fallback has no behavior field")
     capacity: Literal["on-demand", "spot"] = Field(default="on-demand", description="node capacity type to run on")
     cloud: Cloud = Field(default="generic", description="aws, gcp, azure, karpenter or generic: picks node labels")
     min_replicas: int = Field(default=1, ge=1, le=1000, description="fewest replicas (KEDA minReplicaCount)")

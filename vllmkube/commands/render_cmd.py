@@ -50,6 +50,7 @@ def render(
     pvc_access_mode: Optional[str] = typer.Option(None, "--pvc-access-mode", help="ReadWriteMany (default), ReadWriteOnce, ReadOnlyMany."),
     load_rate_gib_s: Optional[float] = typer.Option(None, "--load-rate-gib-s", help="Weight load rate for the startup probe (default: from the storage)."),
     model_cache: Optional[str] = typer.Option(None, "--model-cache", help="auto (per --cloud), shared-pvc (RWX PVC) or pod-volume (per-pod volume)."),
+    keda_version: Optional[str] = typer.Option(None, "--keda-version", help="KEDA release of the cluster (default 2.20; before 2.17 no fallback.behavior)."),
     capacity: Optional[str] = typer.Option(None, "--capacity", help="on-demand (default) or spot."),
     cloud: Optional[str] = typer.Option(None, "--cloud", help="aws, gcp, azure, karpenter or generic."),
     min_replicas: Optional[int] = typer.Option(None, "--min-replicas", help="Fewest replicas (default 1)."),
