@@ -285,3 +285,9 @@ def test_readiness_tolerates_a_busy_engine():
     ready, live = c["readinessProbe"], c["livenessProbe"]
     assert ready["periodSeconds"] * ready["failureThreshold"] >= 60 and ready["timeoutSeconds"] >= 5
     assert live["periodSeconds"] * live["failureThreshold"] > ready["periodSeconds"] * ready["failureThreshold"]
+
+
+def test_karpenter_renders_warn_about_the_root_volume(capsys):
+    r = run(capsys, "render", "-m", UNGATED["model"], "-g", "h100", "--cloud", "karpenter")
+    assert r.code == 0 and "20 GiB root volume" in r.err and "20 GiB" not in r.out
+    assert "20 GiB root volume" not in run(capsys, "render", "-m", UNGATED["model"], "-g", "h100", "--cloud", "gcp").err

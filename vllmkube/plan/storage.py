@@ -80,7 +80,7 @@ def choose(spec: RenderSpec) -> Storage:
         if spec.pvc_access_mode != "ReadWriteMany" and "pvc_access_mode" in spec.model_fields_set:
             raise InputError("--pvc-access-mode", "a pod volume is always ReadWriteOnce", "drop --pvc-access-mode")
         cls = spec.storage_class or cloud.block_class
-        return Storage(POD, cls, "ReadWriteOnce", 1, spec.load_rate_gib_s or cloud.pod_rate)
+        return Storage(POD, cls, "ReadWriteOnce", 1, spec.load_rate_gib_s or cloud.pod_rate, _node_disk(spec))
     if spec.pvc_access_mode == "ReadOnlyMany" and downloads:
         raise InputError("--pvc-access-mode", "the downloader cannot write a ReadOnlyMany volume",
                          "use ReadWriteMany, or --without downloader for a volume you fill yourself")
@@ -99,6 +99,16 @@ def choose(spec: RenderSpec) -> Storage:
         warnings.append("model cache on standard-rwx: enable the Filestore CSI driver add-on first")
     if spec.pvc_access_mode == "ReadWriteOnce" and (spec.max_replicas > 1):
         warnings.append("a ReadWriteOnce model cache mounts on one node only: replicas on other nodes stay Pending")
+    warnings += _node_disk(spec)
     min_gib = cloud.rwx_min_gib if cls == cloud.rwx_class else 1
     return Storage(SHARED, cls, spec.pvc_access_mode, min_gib, spec.load_rate_gib_s or cloud.shared_rate,
                    tuple(warnings))
+
+
+def _node_disk(spec: RenderSpec) -> tuple[str, ...]:
+    """Karpenter's GPU nodes boot with a 20 GiB root volume (AL2023 default [KARP-NODECLASS]): the vLLM
+    image alone fills much of it, whatever the model cache."""
+    if spec.cloud != "karpenter":
+        return ()
+    return ("Karpenter GPU nodes default to a 20 GiB root volume: give the EC2NodeClass blockDeviceMappings "
+            "with room for the vLLM image (tens of GiB)",)
