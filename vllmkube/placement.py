@@ -8,9 +8,11 @@ Sources: shared reference cloud-gpu-facts.md sections 1, 2 and 7.3.
   node.kubernetes.io/instance-type, karpenter.sh/capacity-type (spot | on-demand | reserved)
   [KARP-LABELS][KARP-IT].
 - EKS managed node groups: eks.amazonaws.com/capacityType ON_DEMAND | SPOT, only on managed
-  node groups [EKS-MNG]: on-demand is "not SPOT" so Karpenter and self-managed nodes qualify;
-  Cluster Autoscaler scales a group from zero on labels it knows, the instance type among them
-  [CA-FAQ].
+  node groups [EKS-MNG]: on-demand is "not SPOT" so Karpenter and self-managed nodes qualify,
+  and a node template without the label satisfies it too. Cluster Autoscaler scales a group from
+  zero only on labels its node template carries; other labels need node-template tags [CA-FAQ].
+  That the AWS provider's template carries the well-known instance-type label is INFERENCE (the
+  reference does not state it).
 - GKE: cloud.google.com/gke-accelerator (long-form accelerator names) [GCE-GPUS][GKE-AP-ERR];
   Spot nodes carry cloud.google.com/gke-spot=true [GKE-SPOT-AP].
 - AKS: node.kubernetes.io/instance-type is the VM size; GPU pools are created with the
