@@ -34,6 +34,7 @@ STEP = "15s"  # scrape and rule evaluation interval of every synthetic test
 
 def render(**values: Any) -> tuple[Any, dict[str, list[dict]]]:
     """(Plan, {kind: [parsed documents]}) through the same path as `vllmkube render`."""
+    values.setdefault("hf_token_secret", "hf-token")  # the test models are gated
     plan, docs = plan_render(build(RenderSpec, values))
     by_kind: dict[str, list[dict]] = {}
     for d in docs:

@@ -34,6 +34,7 @@ RENDERS = {
     # targets whose workload kube-state-metrics does not know as a Deployment (issue 10)
     "lws-zero": dict(BASE, target="lws", scale_to_zero=True, activation_query=GATEWAY),
     "kserve": dict(BASE, target="kserve"),
+    "70b": dict(BASE, model="llama-3.3-70b", tensor_parallel_size=4),
 }
 STEPS = 160  # 40 minutes of 15 s samples
 OUT = {"namespace": NS, "model_name": MODEL}  # labels of the per-service alert expressions
@@ -72,6 +73,8 @@ class Cluster:
 
 
 SLOW_TTFT = {"0.5": 0, "1": 0, "2.5": 0, "5": 10, "+Inf": 0}  # all in (2.5, 5]: p99 = 4.975 s
+LITTLE_SLOW_TTFT = {"0.5": 0, "1": 0, "2.5": 0, "5": 0.05, "+Inf": 0}  # 0.003 slow requests/s per pod
+PREEMPT = f"0+1x{STEPS}"  # 0.067 preemptions/s per pod
 SLOW_ITL = {"0.025": 0, "0.05": 0, "0.1": 0, "0.25": 10, "+Inf": 0}  # all in (0.1, 0.25]: p99 = 248.5 ms
 
 
@@ -80,6 +83,11 @@ def other_model(version: str, **kw) -> tuple:
     bad = Cluster(version, model="mistral", waiting=f"80x{STEPS}", kv=f"0.99x{STEPS}", preemptions=f"0+9x{STEPS}",
                   ttft=SLOW_TTFT, itl=SLOW_ITL, job="mistral", **kw)
     return tuple(s for s in bad.series() if not s["series"].startswith("up{"))
+
+
+def init_running(pod: str, values: str) -> dict:
+    """kube-state-metrics: 1 while the pod's init container runs."""
+    return series("kube_pod_init_container_status_running", values, namespace=NS, pod=pod, container="wait-for-model")
 
 
 def ksm(current: int, max_: int, hpa_name: str = f"keda-hpa-{RELEASE}") -> tuple:
@@ -115,16 +123,24 @@ CASES = [
     AlertCase("ttft-slow", "newest", "VllmTTFTP99AboveSLO", _c(ttft=SLOW_TTFT), OUT, "4.975s"),
     AlertCase("ttft-slow-0.10.2", "0.10.2", "VllmTTFTP99AboveSLO", _c(ttft=SLOW_TTFT), OUT, "4.975s"),
     AlertCase("ttft-fast", "newest", "VllmTTFTP99AboveSLO", _c(), None),
+    # three slow requests in five minutes: their p99 is their maximum, not an incident
+    AlertCase("ttft-slow-little-traffic", "newest", "VllmTTFTP99AboveSLO", _c(ttft=LITTLE_SLOW_TTFT), None),
     AlertCase("ttft-slow-other-model", "newest", "VllmTTFTP99AboveSLO", lambda v: Cluster(v, extra=other_model(v)).series(), None),
     AlertCase("ttft-slow-within-relaxed-slo", "relaxed-slo", "VllmTTFTP99AboveSLO", _c(ttft=SLOW_TTFT), None),
     AlertCase("itl-slow", "newest", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL), OUT, "248.5ms"),
     AlertCase("itl-slow-0.10.2", "0.10.2", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL), OUT, "248.5ms"),
     AlertCase("itl-fast", "newest", "VllmITLP99AboveSLO", _c(), None),
+    AlertCase("itl-slow-little-traffic", "newest", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL, ttft=LITTLE_SLOW_TTFT), None),
     AlertCase("itl-slow-within-relaxed-slo", "relaxed-slo", "VllmITLP99AboveSLO", _c(itl=SLOW_ITL), None),
-    AlertCase("kv-full", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}"), OUT, "95%"),
-    AlertCase("kv-full-0.8.5", "0.8.5", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}"), OUT, "95%"),
-    AlertCase("kv-85", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.85x{STEPS}"), None),
-    AlertCase("kv-full-3-minutes", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.95x12 0.5x{STEPS - 13}"), None),
+    # a full KV cache alone is vLLM working as designed: it alerts with preemptions or a queue
+    AlertCase("kv-full", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}", preemptions=PREEMPT), OUT, "95%"),
+    AlertCase("kv-full-0.8.5", "0.8.5", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}", preemptions=PREEMPT), OUT, "95%"),
+    AlertCase("kv-full-queueing", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.95x{STEPS}", waiting=f"15x{STEPS}"), OUT, "95%"),
+    AlertCase("kv-full-saturated-but-healthy", "newest", "VllmKVCacheNearlyFull",
+              _c(kv=f"0.97x{STEPS}", waiting=f"3x{STEPS}"), None),
+    AlertCase("kv-85", "newest", "VllmKVCacheNearlyFull", _c(kv=f"0.85x{STEPS}", preemptions=PREEMPT), None),
+    AlertCase("kv-full-3-minutes", "newest", "VllmKVCacheNearlyFull",
+              _c(kv=f"0.95x12 0.5x{STEPS - 13}", preemptions=PREEMPT), None),
     AlertCase("kv-full-other-model", "newest", "VllmKVCacheNearlyFull", lambda v: Cluster(v, extra=other_model(v)).series(), None),
     AlertCase("preempting", "newest", "VllmPreemptionRateHigh", _c(pods=1, preemptions=f"0+1.5x{STEPS}"), OUT, "0.10"),
     AlertCase("preempting-rarely", "newest", "VllmPreemptionRateHigh", _c(preemptions=f"0+0.15x{STEPS}"), None),
@@ -134,6 +150,13 @@ CASES = [
     AlertCase("queue-high-5-minutes", "newest", "VllmQueueDepthPerReplicaHigh", _c(waiting=f"25x20 0x{STEPS - 21}"), None),
     AlertCase("target-down", "newest", "VllmTargetDown", _c(up=f"0x{STEPS}"), {"namespace": NS, "pod": f"{RELEASE}-0"}, "0"),
     AlertCase("target-restarted", "newest", "VllmTargetDown", _c(up=f"0x20 1x{STEPS - 21}"), None),
+    # still in its init container (waiting for the download): not down
+    AlertCase("target-down-while-initializing", "newest", "VllmTargetDown",
+              _c(up=f"0x{STEPS}", extra=(init_running(f"{RELEASE}-0", f"1x{STEPS}"),)), None),
+    # the init container finished long ago, the pod still does not answer
+    AlertCase("target-down-after-init", "newest", "VllmTargetDown",
+              _c(up=f"0x{STEPS}", extra=(init_running(f"{RELEASE}-0", f"1x4 0x{STEPS - 5}"),)),
+              {"namespace": NS, "pod": f"{RELEASE}-0"}, "0"),
     AlertCase("target-absent", "newest", "VllmTargetAbsent",
               lambda v: [series("up", f"1x{STEPS}", namespace=NS, job="other", pod="x")], {"namespace": NS, "job": RELEASE}),
     AlertCase("target-present", "newest", "VllmTargetAbsent", _c(), None),
@@ -166,6 +189,75 @@ CASES = [
     AlertCase("below-max-queue-grows", "newest", "VllmAutoscalerAtMaxWhileQueueGrows",
               lambda v: Cluster(v, waiting=f"0+1x{STEPS}", extra=ksm(2, 4)).series(), None, eval_after_for="15m"),
 ]
+
+
+# ------------------------------------------------------------------ a healthy service fires nothing
+
+def fresh_deploy(version: str) -> list[dict]:
+    """One 70B pod: 20 minutes in its init container (download), 20 minutes loading (no /metrics,
+    up == 0), then 10 minutes serving light traffic."""
+    ex, pod = Exporter(version), Pod(f"{RELEASE}-0", NS, MODEL, RELEASE)
+    silent = "_x160 "  # no vLLM series until the model is loaded (40 minutes)
+    out = [init_running(pod.name, "1x79 0x120"),
+           series("up", "0x159 1x40", namespace=NS, job=RELEASE, pod=pod.name, instance=f"{pod.name}:8000"),
+           series("kube_deployment_spec_replicas", "1x200", namespace=NS, deployment=RELEASE),
+           *(dict(x, values="4x200") for x in ksm(1, 4))]
+    out += ex.gauge("queue", pod, silent + "0x39") + ex.gauge("running", pod, silent + "2x39")
+    out += ex.gauge("kv_usage", pod, silent + "0.2x39") + ex.counter("preemptions", pod, silent + "0x39")
+    for signal, buckets in (("ttft", {"0.5": 3, "+Inf": 0}), ("itl", {"0.025": 100, "+Inf": 0})):
+        for h in ex.histogram(signal, pod, buckets, 39):
+            h["values"] = silent + h["values"]
+    return out
+
+
+def idle(version: str) -> list[dict]:
+    zero = {"0.5": 0, "+Inf": 0}
+    return Cluster(version, pods=1, kv=f"0x{STEPS}", ttft=zero, itl=zero, extra=ksm(1, 4)).series()
+
+
+def saturated_but_healthy(version: str) -> list[dict]:
+    """At max replicas, KV caches nearly full (as vLLM intends), a short steady queue, no preemption,
+    latency within the SLO."""
+    return Cluster(version, pods=4, kv=f"0.97x{STEPS}", waiting=f"6x{STEPS}", extra=ksm(4, 4)).series()
+
+
+QUIET = {"fresh-70b-deploy": ("70b", fresh_deploy, 50), "idle": ("newest", idle, 40),
+         "saturated-but-healthy": ("newest", saturated_but_healthy, 40)}
+
+
+def _quiet_case(name: str, cluster, rules_file: Path, minutes: int) -> Case:
+    case = Case(name, cluster, [rules_file])
+    for minute in range(2, minutes, 3):
+        for alert in alert_rules.alert_names():
+            case.alert(alert, f"{minute}m", [])
+    return case
+
+
+@pytest.fixture(scope="module")
+def quiet_results(promtool, rendered, rules_files, tmp_path_factory):
+    work = tmp_path_factory.mktemp("quiet")
+    cases = [_quiet_case(f"quiet-{name}", cluster(_version(key)), rules_files[key], minutes)
+             for name, (key, cluster, minutes) in QUIET.items()]
+    # the same fresh deploy against a TargetDown that counts pods in their init container
+    docs = _mutated_rules(rendered["70b"], "VllmTargetDown", lambda e: e.split(" unless ")[0])
+    cases.append(_quiet_case("mutant-init-counts-as-down", fresh_deploy(_version("70b")),
+                             write_rules_file(docs, work / "init-counts.rules.json"), 50))
+    return run(promtool, cases, work)
+
+
+@pytest.mark.parametrize("scenario", list(QUIET))
+def test_a_healthy_service_fires_nothing(quiet_results, scenario):
+    result = quiet_results[f"quiet-{scenario}"]
+    assert result.ok, result.output
+
+
+def test_the_fresh_deploy_is_not_trivially_quiet(quiet_results, rendered):
+    """It is down for 40 minutes, longer than TargetDown's `for` (the start-up budget, longer than
+    the 20 minutes of loading): counting the init container as down would fire."""
+    down_for = _minutes(rules_by_name(rendered["70b"])["VllmTargetDown"]["for"])
+    assert 20 < down_for < 40
+    result = quiet_results["mutant-init-counts-as-down"]
+    assert not result.ok and any("VllmTargetDown" in f.what for f in result.failures)
 
 
 def _minutes(d: str) -> float:
@@ -296,13 +388,14 @@ def test_alerts_carry_for_severity_summary_description_runbook(rendered):
         assert r["for"] and r["labels"]["severity"] in ("warning", "critical")
         assert r["annotations"]["summary"] and r["annotations"]["description"]
         assert r["annotations"]["runbook_url"].endswith(f"docs/runbook.md#{name.lower()}")
-    assert rules["VllmPreemptionRateHigh"]["for"] == "30s" and "> 0.05" in rules["VllmPreemptionRateHigh"]["expr"]
+    assert rules["VllmPreemptionRateHigh"]["for"] == "10m" and "> 0.05" in rules["VllmPreemptionRateHigh"]["expr"]
     assert "> 0.9" in rules["VllmKVCacheNearlyFull"]["expr"]
+    assert rules["VllmKVCacheNearlyFull"]["for"] == "15m"
     for slo in ("VllmTTFTP99AboveSLO", "VllmITLP99AboveSLO"):
         assert rules[slo]["expr"].startswith("histogram_quantile(0.99, sum by (namespace, model_name, le) (rate(")
     relaxed = rules_by_name(rendered["relaxed-slo"])
-    assert relaxed["VllmTTFTP99AboveSLO"]["expr"].endswith("> 5")
-    assert relaxed["VllmITLP99AboveSLO"]["expr"].endswith("> 0.3")
+    assert "> 5 and on (namespace, model_name) (" in relaxed["VllmTTFTP99AboveSLO"]["expr"]
+    assert "> 0.3 and on (namespace, model_name) (" in relaxed["VllmITLP99AboveSLO"]["expr"]
 
 
 def test_recording_rules_are_per_service(rendered):

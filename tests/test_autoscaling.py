@@ -24,7 +24,7 @@ from vllmkube.versions import NEWEST_VLLM
 from vllmkube.workflow import plan_render
 
 NS, MODEL, RELEASE = "llm", "llama", "llama"
-BASE = dict(model="llama-3.1-8b", gpu="h100", namespace=NS, name=RELEASE, served_model_name=MODEL,
+BASE = dict(model="llama-3.1-8b", gpu="h100", hf_token_secret="hf-token", namespace=NS, name=RELEASE, served_model_name=MODEL,
             queue_threshold=10, kv_cache_threshold=0.8, min_replicas=1, max_replicas=4)
 GATEWAY = f'sum(rate(nginx_ingress_controller_requests{{namespace="{NS}",service="{RELEASE}"}}[2m]))'
 
@@ -93,10 +93,10 @@ def test_scale_to_zero_needs_something_that_sees_requests_at_zero():
 def test_scale_to_zero_cli_is_one_line_exit_2(capsys):
     from clirun import run as cli
 
-    out = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--scale-to-zero")
+    out = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100", "--scale-to-zero")
     assert out.code == 2 and out.out == ""
     assert len(out.err.strip().splitlines()) == 1 and "--activation-query" in out.err
-    out = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--scale-to-zero", "--activation-query", GATEWAY)
+    out = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100", "--scale-to-zero", "--activation-query", GATEWAY)
     assert out.code == 0, out.err
     assert "idleReplicaCount: 0" in out.out and "first request" in out.err
 

@@ -127,8 +127,8 @@ def test_bare_command_shows_help_and_exits_0(capsys):
 @pytest.mark.parametrize("args", [
     ["simulate", "-m", "llama-3.1-8b", "-g", "h100", "--plot", "/no/such/dir/x.svg"],  # fails after the report is built
     ["size", "-m", "llama-3.1-8b", "-g", "h1000"],
-    ["render", "-m", "llama-3.1-8b", "-g", "h100", "--max-model-len", "9999999"],
-    ["render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "xml"],
+    ["render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "--max-model-len", "9999999"],
+    ["render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "-o", "xml"],
     ["lint", "/no/such/file.yaml"],
     ["gpus", "-o", "xml"],
     ["init", "/no/such/dir/vllmkube.yaml"],

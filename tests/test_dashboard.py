@@ -10,7 +10,7 @@ from promtool_harness import Case, Exporter, Pod, dashboard, render, run, series
 from vllmkube.versions import NEWEST_VLLM
 
 NS, MODEL, RELEASE = "llm", "llama", "llama"
-BASE = dict(model="llama-3.1-8b", gpu="h100", namespace=NS, name=RELEASE, served_model_name=MODEL, queue_threshold=10)
+BASE = dict(model="llama-3.1-8b", gpu="h100", hf_token_secret="hf-token", namespace=NS, name=RELEASE, served_model_name=MODEL, queue_threshold=10)
 VERSIONS = [NEWEST_VLLM, "0.10.2", "0.8.5"]
 REQUIRED = ["Time to first token", "Inter-token latency", "Requests waiting", "Requests running", "KV-cache usage",
             "Preemptions", "Tokens per second", "Prefix-cache hit rate", "Replicas"]

@@ -8,7 +8,7 @@ from vllmkube import extraargs
 from vllmkube.errors import InputError
 from vllmkube.lint import lint_text
 
-BASE = ["render", "-m", "llama-3.1-8b", "-g", "h100"]
+BASE = ["render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100"]
 
 
 @pytest.mark.parametrize("extra,flag", [

@@ -30,7 +30,8 @@ MATRIX = [
     dict(model="qwen3-30b-a3b", gpu="a100-80gb", without=["autoscaling"]),
     dict(model="gpt-oss-20b", gpu="h100-80gb", vllm_version="0.11.0", prometheus_auth_secret="prom-token", hf_token_secret="hf"),
     dict(model="mistral-7b", gpu="l4", create_namespace=True, namespace="llm", cloud="aws", capacity="spot", name="chat"),
-    dict(model="gemma-3-27b", gpu="h100-80gb", without=["downloader"], served_model_name="gemma"),
+    dict(model="gemma-3-27b", gpu="h100-80gb", without=["downloader"], served_model_name="gemma",
+         storage_class="models-rwx"),
     dict(model="deepseek-r1-distill-qwen-32b", gpu="a100-40gb", vllm_version="0.9.2"),
     dict(model="llama-3.1-8b", gpu="l4", scale_to_zero=True, activation_query=GATEWAY),
     dict(model="llama-3.1-8b", gpu="l4", scale_to_zero=True, host="llm.example.com"),  # KEDA HTTP add-on
@@ -47,7 +48,7 @@ def _id(case: dict) -> str:
 
 @functools.cache
 def rendered(i: int) -> tuple[str, int]:
-    plan, docs = plan_render(build(RenderSpec, MATRIX[i]))
+    plan, docs = plan_render(build(RenderSpec, {"hf_token_secret": "hf-token", **MATRIX[i]}))
     return to_stream(plan, docs), len(docs)
 
 

@@ -102,8 +102,8 @@ def test_0_10_0_and_newest_render_their_own_names():
 def test_cli_render_0_10_0_uses_its_names(capsys):
     from clirun import run as cli
 
-    old = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.10.0")
-    new = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100")
+    old = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100", "--vllm-version", "0.10.0")
+    new = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100")
     assert old.code == new.code == 0, old.err + new.err
     assert "vllm:time_per_output_token_seconds_bucket" in old.out and "vllm:inter_token_latency" not in old.out
     assert "vllm:inter_token_latency_seconds_bucket" in new.out and "vllm:time_per_output_token" not in new.out

@@ -20,7 +20,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def render_into(capsys, folder: Path, model: str, *extra: str):
-    return run(capsys, "render", "-m", model, "-g", "h100", "--output-dir", str(folder), *extra)
+    return run(capsys, "render", "-m", model, "-g", "h100", "--hf-token-secret", "hf", "--output-dir", str(folder), *extra)
 
 
 def test_rerender_keeps_other_files_and_removes_its_own_stale_ones(tmp_path, capsys):
@@ -52,7 +52,7 @@ def test_init_then_render_into_the_same_folder_keeps_the_config(tmp_path, capsys
     assert run(capsys, "init", "-m", "llama-3.1-8b", "-g", "h100").code == 0
     config = Path("vllmkube.yaml").read_bytes()
     for _ in range(2):
-        r = run(capsys, "render", "-f", "vllmkube.yaml", "-d", ".")
+        r = run(capsys, "render", "-f", "vllmkube.yaml", "-d", ".", "--hf-token-secret", "hf")
         assert r.code == 0, r.err
     assert Path("vllmkube.yaml").read_bytes() == config
 
@@ -123,23 +123,23 @@ def test_a_record_cannot_point_outside_the_folder(tmp_path):
 
 def test_output_is_a_format_and_the_folder_has_its_own_flag(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    yaml_out = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100")
-    json_out = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "json")
+    yaml_out = run(capsys, "render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100")
+    json_out = run(capsys, "render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "-o", "json")
     assert json_out.code == 0 and not Path("json").exists()
     body = json.loads(json_out.out)
     assert (body["apiVersion"], body["kind"]) == ("v1", "List")
     assert body["items"] == load_all(yaml_out.out)
-    bad = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "deploy")
+    bad = run(capsys, "render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "-o", "deploy")
     assert (bad.code, bad.out) == (2, "") and "--output-dir" in bad.err and not Path("deploy").exists()
-    file = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "out.yaml")
+    file = run(capsys, "render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "-o", "out.yaml")
     assert file.code == 2 and "> out.yaml" in file.err and not Path("out.yaml").exists()
-    both = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", "json", "-d", "deploy")
+    both = run(capsys, "render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "-o", "json", "-d", "deploy")
     assert both.code == 2 and not Path("deploy").exists()
 
 
 def test_old_spelling_of_the_folder_still_works_with_a_warning(tmp_path, capsys):
     out = tmp_path / "deploy"
-    r = run(capsys, "render", "-m", "llama-3.1-8b", "-g", "h100", "-o", str(out))
+    r = run(capsys, "render", "-m", "llama-3.1-8b", "--hf-token-secret", "hf", "-g", "h100", "-o", str(out))
     assert r.code == 0 and r.out == ""
     assert "deprecated" in r.err and "--output-dir" in r.err
     assert (out / "kustomization.yaml").exists()

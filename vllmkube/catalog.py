@@ -41,6 +41,9 @@ class GpuEntry(_Strict):
     product_label: str | None = None  # nvidia.com/gpu.product (GPU feature discovery)
     gke_accelerator: str | None = None  # cloud.google.com/gke-accelerator on GKE
     gpus_per_node: int = Field(ge=1, le=16)
+    # cloud (aws, gcp, azure) -> machine type -> GPUs per machine; Karpenter's instance-gpu-name
+    instances: dict[Literal["aws", "gcp", "azure"], dict[str, int]] = Field(default_factory=dict)
+    karpenter_gpu_name: str | None = None
     sources: tuple[str, ...] = Field(min_length=1)
     notes: str | None = None
 
@@ -88,6 +91,7 @@ class ModelEntry(_Strict):
     vision_output_size: int | None = Field(default=None, gt=0, description="features per patch the encoder outputs")
     vision_tokens_per_item: int | None = Field(default=None, gt=0, description="encoder sequence per image (patches x tiles)")
     mm_tokens_per_item: int | None = Field(default=None, gt=0, description="embeddings one image hands the language model")
+    gated: bool = False  # the Hub wants a token of an account granted access (cloud-gpu-facts.md section 6)
     sources: tuple[str, ...] = Field(min_length=1)
     notes: str | None = None
 

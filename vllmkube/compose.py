@@ -50,7 +50,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
                          "see `vllmkube size` for the options tried")
     ident = identity.build(spec, model, sizing, v, omit=chosen.OMITS)
     image = pod.image(spec, v)
-    model_cache = cache.build(spec, ident, sizing)
+    model_cache = cache.build(spec, ident, sizing, model)
     args = engine.serve_args(spec, model, sizing, v, ident.served_model_name, model_cache.model_path)
     pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
     traffic = front.build(spec, ident, sizing, pod_template.startup_budget_s)  # issue 12: what sits in front
@@ -67,8 +67,18 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
         f"vLLM {v}, replicas {scale.min_replicas}..{scale.max_replicas}, startup budget {pod_template.startup_budget_s}s",
     ]
     warnings = [*sizing.warnings, *pod.image_warnings(spec, gpu), *pod_template.placement.warnings, *scale.warnings,
-                *traffic.warnings]
+                *traffic.warnings, *model_cache.warnings, *_network_warnings(spec, ident)]
     return Plan(identity=ident, pod=pod_template, cache=model_cache, scaling=scale,
                 monitoring=monitoring.build(spec, v, ident, pod_template, scale, workload), target=workload,
                 sizing=sizing, header=header, warnings=warnings, notes=[note] if note else [], canary=second,
                 front=traffic)
+
+
+def _network_warnings(spec: RenderSpec, ident) -> list[str]:
+    """The NetworkPolicy admits this namespace and Prometheus' only: say so when no client namespace is
+    allowed, since ingress controllers and gateways usually run in namespaces of their own."""
+    if "networkpolicy" not in ident.components or ident.allow_from_namespaces:
+        return []
+    return [f"the NetworkPolicy lets only namespace {ident.namespace} and {spec.prometheus_namespace} (Prometheus) call "
+            "the API: add --allow-from-namespace for your ingress controller or gateway (e.g. ingress-nginx), "
+            "or --without networkpolicy"]

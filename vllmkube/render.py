@@ -61,6 +61,13 @@ def q(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
+def hashed_name(text: str, release: str, role: str) -> str:
+    """A name that changes whenever ``text`` does (the downloader Job's pod template)."""
+    from . import naming
+
+    return naming.child(release, f"{role}-{naming.short_hash(text)}")
+
+
 @functools.cache
 def environment():
     import jinja2
@@ -79,15 +86,8 @@ def environment():
         autoescape=False,
     )
     env.filters["q"] = q
+    env.filters["hashed_name"] = hashed_name
     return env
-
-
-def _download_script() -> str:
-    """The downloader's code without its module docstring (the manifest says where it comes from)."""
-    text = resources.files("vllmkube").joinpath("download_model.py").read_text(encoding="utf-8")
-    if text.startswith('"""'):
-        text = text[text.index('"""', 3) + 3:].lstrip("\n")
-    return text.rstrip("\n")
 
 
 def templates(p: Plan) -> list[str]:
@@ -112,7 +112,7 @@ def context(p: Plan) -> dict[str, Any]:
     scaling.min_replicas, identity.names.pvc."""
     return {"identity": p.identity, "pod": p.pod, "cache": p.cache, "scaling": p.scaling,
             "monitoring": p.monitoring, "target": p.target, "http_port": HTTP_PORT, "model_mount": MODEL_MOUNT,
-            "download_script": _download_script(), "front": p.front}
+            "front": p.front}
 
 
 def render_documents(p: Plan) -> list[Document]:

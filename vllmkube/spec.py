@@ -29,7 +29,7 @@ _FORMATS = {
     "prometheus_auth_secret": f"NAME or NAME:KEY, NAME being {_K8S_NAME}",
     "prometheus_release": "a label value: letters, digits, '-', '_' and '.'",
     "model_repo": "a Hugging Face repository id, ORG/NAME", "image": "an image reference without spaces",
-    "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "dtype": "auto, bfloat16 or float16",
+    "pvc_size": "a size in Gi or Ti, e.g. 200Gi", "keda_version": "a KEDA release from 2.12, e.g. 2.16 or 2.17.1", "dtype": "auto, bfloat16 or float16",
     "prometheus_url": "an http:// or https:// URL", "runbook_url": "an http:// or https:// URL",
     "host": "a host name, e.g. llm.example.com or *.example.com", "gateway": f"NAME or NAMESPACE/NAME of a Gateway, each {_K8S_NAME}",
     "epp_image": "an image reference without spaces",
@@ -250,7 +250,15 @@ class RenderSpec(SizeSpec):
     pvc_size: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(Gi|Ti)$", description="model cache size, e.g. 200Gi")
     pvc_access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadOnlyMany"] = Field(
         default="ReadWriteMany", description="ReadWriteMany lets one download serve every replica")
-    load_rate_gib_s: float = Field(default=0.5, gt=0, le=50, description="weight load rate from the PVC, GiB/s (probe budget)")
+    load_rate_gib_s: float | None = Field(default=None, gt=0, le=50, description="weight load rate from the model "
+                                          "cache, GiB/s (startup budget; default from the storage, docs/manifests.md)")
+    # issue 11: first apply on EKS/GKE/AKS/Karpenter (plan/storage.py)
+    model_cache: Literal["auto", "shared-pvc", "pod-volume"] = Field(
+        default="auto", description="shared-pvc: one ReadWriteMany PVC filled once; pod-volume: a per-pod volume "
+        "on the cloud's block storage, filled by an init container; auto: per --cloud")
+    keda_version: str = Field(default="2.20", pattern=r"^\s*v?2\.(1[2-9]|[2-9][0-9])(\.[0-9]+)?\s*$",
+                              description="KEDA release the cluster runs (2.12 or newer): before 2.17 the "
+                              "ScaledObject's fallback has no behavior field")
     capacity: Literal["on-demand", "spot"] = Field(default="on-demand", description="node capacity type to run on")
     cloud: Cloud = Field(default="generic", description="aws, gcp, azure, karpenter or generic: picks node labels")
     min_replicas: int = Field(default=1, ge=1, le=1000, description="fewest replicas (KEDA minReplicaCount)")

@@ -33,6 +33,7 @@ _ALL = (
     Rule("keda-cooldown-without-scale-to-zero", W, "cooldownPeriod set although the ScaledObject never scales to zero", "vllm"),
     Rule("keda-scale-to-zero-vllm-metrics", E, "Scale to zero on vLLM metrics alone: nothing wakes the service", "vllm"),
     Rule("keda-fallback-value-trigger", I, "fallback with a Value trigger needs KEDA 2.18 or newer", "vllm"),
+    Rule("keda-fallback-rejected", W, "A fallback/metricType combination some KEDA releases (2.12-2.20) refuse", "vllm"),
     # vLLM version knowledge
     Rule("vllm-version-unknown", I, "The vLLM version cannot be read from the image tag; version checks skipped", "vllm"),
     Rule("metric-not-exported", E, "A vLLM metric name the deployed vLLM version does not export", "vllm"),

@@ -10,6 +10,7 @@ from ..errors import InputError
 from ..sizing import SizingPlan
 from ..spec import RenderSpec
 from ..versions import VllmVersion
+from . import storage
 
 # Optional shared documents, switched off with --without (the target's own are always rendered).
 OPTIONAL = ("serviceaccount", "pvc", "downloader", "service", "autoscaling", "monitor", "rules", "dashboard", "pdb",
@@ -50,6 +51,8 @@ def build(spec: RenderSpec, model: ModelEntry, sizing: SizingPlan, v: VllmVersio
     served = spec.served_model_name or (spec.model_repo if "/" not in model.id and spec.model_repo else model.id)
     version_label = naming.label_value(f"v{v}")
     components = {c for c in OPTIONAL if spec.wants(c)}
+    if storage.choose(spec).strategy == storage.POD:  # each pod downloads into its own volume
+        components -= {"pvc", "downloader"}
     if spec.create_namespace and spec.wants("namespace"):
         components.add("namespace")
     if spec.prometheus_auth_secret and "autoscaling" in components:

@@ -5,7 +5,7 @@ different pods (a LeaderWorkerSet's leader and workers) derives variants with da
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import GpuEntry
@@ -14,7 +14,7 @@ from ..placement import Placement, placement
 from ..sizing import SizingPlan
 from ..spec import RenderSpec
 from ..versions import VllmVersion
-from .cache import ModelCache
+from .cache import COMPILE_MOUNT, REVISION_ANNOTATION, ModelCache
 from .engine import COMMAND
 from .identity import Identity
 from .values import gi
@@ -73,6 +73,10 @@ class PodTemplate:
     serves_http: bool = True
     volumes: tuple[Volume, ...] = ()
     container_name: str = "vllm"  # a KServe predictor's main container is kserve-container
+    # issue 11: the model cache as a whole (per-pod volume, marker content, compile cache) and the
+    # revision annotation that rolls the pods when the weights change
+    model_cache: ModelCache | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 def probe_budget_s(weights_gib: float, load_rate: float) -> int:
@@ -99,11 +103,12 @@ def env(budget_s: int) -> list[dict[str, Any]]:
         {"name": "HF_HOME", "value": "/cache/huggingface"},
         {"name": "HOME", "value": "/cache"},
         {"name": "XDG_CACHE_HOME", "value": "/cache"},
-        {"name": "VLLM_CACHE_ROOT", "value": "/cache/vllm"},
+        # compile caches on the model volume where it is writable (plan/cache.py), else in /cache
+        {"name": "VLLM_CACHE_ROOT", "value": f"{COMPILE_MOUNT}/vllm"},
         # uid 1000 may have no passwd entry in the image: getpass.getuser() (torch inductor) reads USER first
         {"name": "USER", "value": "vllm"},
-        {"name": "TORCHINDUCTOR_CACHE_DIR", "value": "/cache/torchinductor"},
-        {"name": "TRITON_CACHE_DIR", "value": "/cache/triton"},
+        {"name": "TORCHINDUCTOR_CACHE_DIR", "value": f"{COMPILE_MOUNT}/torchinductor"},
+        {"name": "TRITON_CACHE_DIR", "value": f"{COMPILE_MOUNT}/triton"},
         {"name": "NUMBA_CACHE_DIR", "value": "/cache/numba"},
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "VLLM_DO_NOT_TRACK", "value": "1"},
@@ -114,7 +119,7 @@ def env(budget_s: int) -> list[dict[str, Any]]:
 
 def build(spec: RenderSpec, gpu: GpuEntry, sizing: SizingPlan, identity: Identity, cache: ModelCache,
           image_ref: str, args: list[str]) -> PodTemplate:
-    budget_s = probe_budget_s(sizing.checkpoint_gib, spec.load_rate_gib_s)  # what is read from the PVC
+    budget_s = probe_budget_s(sizing.checkpoint_gib, cache.load_rate_gib_s)  # read from the model cache's storage
     # GPUs of one pod: a replica spanning nodes (LeaderWorkerSet) runs one pod per node with an equal share.
     gpus = sizing.tensor_parallel_size * sizing.pipeline_parallel_size // sizing.nodes_per_replica
     shm_gib = 2 * gpus if gpus > 1 else 0  # NCCL needs /dev/shm beyond the container's 64 MiB for TP > 1
@@ -126,9 +131,12 @@ def build(spec: RenderSpec, gpu: GpuEntry, sizing: SizingPlan, identity: Identit
         cpu_request=str(2 + 2 * gpus), memory_request=gi(memory_gib), memory_limit=gi(memory_gib + shm_gib),
         shm_size=f"{shm_gib}Gi" if shm_gib else None,
         startup_probe=Probe("/health", 10, 5, math.ceil(budget_s / 10)),
-        readiness_probe=Probe("/health", 5, 3, 3), liveness_probe=Probe("/health", 15, 5, 4),
+        # A busy engine answers /health late: a pod leaves the endpoints after a minute of failures,
+        # and is restarted only after two, so peak load neither drops nor kills it.
+        readiness_probe=Probe("/health", 10, 5, 6), liveness_probe=Probe("/health", 20, 10, 6),
         startup_budget_s=budget_s, termination_grace_s=PRESTOP_SLEEP_S + spec.drain_seconds + 15,
-        prestop_sleep_s=PRESTOP_SLEEP_S, placement=placement(gpu, spec.cloud, spec.capacity),
+        prestop_sleep_s=PRESTOP_SLEEP_S, placement=placement(gpu, spec.cloud, spec.capacity, gpus),
         claim_name=identity.names["pvc"],
         wait_for=cache.download_marker if "downloader" in identity.components else None,
+        model_cache=cache, annotations={REVISION_ANNOTATION: cache.marker_content},
     )

@@ -19,6 +19,9 @@ from .values import Workload
 
 KV_ALERT_LEVEL = 0.9
 PREEMPTION_ALERT_RATE = 0.05  # preemptions per second
+# Latency alerts need this many requests per second over the window: a p99 of a handful of
+# requests is their maximum, and one slow request is not an incident.
+MIN_LATENCY_RPS = 0.1
 
 
 @dataclass(frozen=True)
@@ -103,25 +106,36 @@ def rules(spec: RenderSpec, v: VllmVersion, identity: Identity, pod: PodTemplate
     if scaling.idle_replicas is not None:  # scaled to zero on purpose: absent only matters when pods are wanted
         absent_up += f" and on () ({desired_replicas} > 0)"
     name = _literal(identity.served_model_name)
+    # requests per second: every request observes TTFT once (the +Inf bucket counts them all)
+    traffic = (f"sum by ({by}) (rate({m['ttft']}_bucket{{{sel},le=\"+Inf\"}}[{w}])) >= {number(MIN_LATENCY_RPS)}")
+    guarded = f" and on ({by}) ({traffic})"
+    queueing = f"({total('queue')} / on ({by}) {replicas} > {number(qt)})"
+    preempting = f"({rate('preemptions')} > 0)"
+    # Pods still in their init containers (waiting for or running the download) are not down.
+    initializing = (f"max by (namespace, pod) (kube_pod_init_container_status_running"
+                    f"{{{matchers(namespace=identity.namespace)}}}) == 1")
     alerts = [
-        _alert("VllmTTFTP99AboveSLO", f"{p99('ttft')} > {number(slo_ttft)}", "5m", "warning",
+        _alert("VllmTTFTP99AboveSLO", f"{p99('ttft')} > {number(slo_ttft)}{guarded}", "5m", "warning",
                "TTFT p99 above the SLO", f"Time to first token p99 of {name} is {{{{ $value | humanizeDuration }}}}, "
                f"above the {number(slo_ttft)}s objective.", runbook, ctx),
-        _alert("VllmITLP99AboveSLO", f"{p99('itl')} > {number(slo_itl)}", "5m", "warning",
+        _alert("VllmITLP99AboveSLO", f"{p99('itl')} > {number(slo_itl)}{guarded}", "5m", "warning",
                "Inter-token latency p99 above the SLO", f"Inter-token latency p99 of {name} is "
                f"{{{{ $value | humanizeDuration }}}}, above the {number(slo_itl)}s objective.", runbook, ctx),
-        _alert("VllmKVCacheNearlyFull", f"max by ({by}) ({m['kv_usage']}{{{sel}}}) > {number(KV_ALERT_LEVEL)}", "5m",
-               "warning", f"KV cache above {KV_ALERT_LEVEL:.0%} for 5 minutes",
-               f"The fullest KV cache of {name} is {{{{ $value | humanizePercentage }}}} used; new requests queue "
-               "and running ones get preempted.", runbook, ctx),
-        _alert("VllmPreemptionRateHigh", f"{rate('preemptions', '1m')} > {number(PREEMPTION_ALERT_RATE)}", "30s", "warning",
+        # vLLM fills the KV cache on purpose: full is only a problem when requests queue or get preempted.
+        _alert("VllmKVCacheNearlyFull", f"max by ({by}) ({m['kv_usage']}{{{sel}}}) > {number(KV_ALERT_LEVEL)} "
+               f"and on ({by}) ({preempting} or {queueing})", "15m",
+               "warning", f"KV cache above {KV_ALERT_LEVEL:.0%} while requests queue or get preempted",
+               f"The fullest KV cache of {name} is {{{{ $value | humanizePercentage }}}} used and requests queue "
+               "beyond the autoscaling threshold or get preempted.", runbook, ctx),
+        _alert("VllmPreemptionRateHigh", f"{rate('preemptions')} > {number(PREEMPTION_ALERT_RATE)}", "10m", "warning",
                "vLLM is preempting requests", f"{name} preempts {{{{ $value | printf \"%.2f\" }}}} requests/s: the KV "
                "cache is too small for the running batch.", runbook, ctx),
         _alert("VllmQueueDepthPerReplicaHigh", f"{total('queue')} / on ({by}) {replicas} > {number(qt * 2)}", queue_for,
                "warning", "Requests queue up on every replica",
                f"{{{{ $value | printf \"%.1f\" }}}} requests of {name} wait per replica, more than twice the "
                f"autoscaling threshold ({number(qt)}), for longer than a cold start.", runbook, ctx),
-        _alert("VllmTargetDown", f"max by (namespace, pod) (up{{{up_sel}}}) == 0", down_for, "warning",
+        _alert("VllmTargetDown", f"(max by (namespace, pod) (up{{{up_sel}}}) == 0) unless on (namespace, pod) "
+               f"({initializing})", down_for, "warning",
                "A vLLM pod's metrics endpoint is down", "{{ $labels.pod }} has not answered /metrics for longer "
                "than its start-up budget.", runbook, ctx),
         _alert("VllmTargetAbsent", absent_up, "10m", "critical",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import metrics
+from .. import kedaadmission, metrics
 from ..errors import InputError
 from ..promql import number, service_selector
 from ..spec import RenderSpec
@@ -67,7 +67,7 @@ class Scaling:
     scale_down_policy: tuple[str, int, int]  # type, value, period
     scale_up_policies: list[tuple[str, int, int]]
     triggers: list[Trigger]
-    fallback: tuple[int, int, str] | None  # (failureThreshold, replicas, behavior)
+    fallback: tuple[int, int, str | None] | None  # (failureThreshold, replicas, behavior: None before KEDA 2.17)
     prometheus_url: str
     trigger_auth: tuple[str, str] | None  # (secret, key) bearer token
     warnings: list[str] = field(default_factory=list)
@@ -143,6 +143,10 @@ def build(spec: RenderSpec, v: VllmVersion, identity: Identity, startup_budget_s
         elif serving.replicas > spec.max_replicas:
             warnings.append(f"--rps {serving.rps:g} needs {serving.replicas} replicas, --max-replicas caps at "
                             f"{spec.max_replicas}: expect queueing at peak")
+    if spec.fallback_replicas != 0 and kedaadmission.parse(spec.keda_version) < (2, 17, 0):
+        warnings.append(f"KEDA {spec.keda_version.strip()} has no fallback.behavior: while Prometheus is unreachable "
+                        f"the service goes to {spec.fallback_replicas or spec.min_replicas} replica(s); "
+                        "raise --fallback-replicas to hold more")
     surge = spec.rollout == "surge"
     # Behind the HTTP add-on the count itself goes to 0 (the add-on's recipe); more than one replica
     # when awake still needs idleReplicaCount.
@@ -155,9 +159,11 @@ def build(spec: RenderSpec, v: VllmVersion, identity: Identity, startup_budget_s
         initial_cooldown_s=startup_budget_s if zero else None,
         polling_s=POLLING_S, scale_down_window_s=spec.scale_down_window_s, scale_down_policy=SCALE_DOWN_POLICY,
         scale_up_policies=list(SCALE_UP_POLICIES), triggers=trig,
-        # While Prometheus cannot be read, never scale down (fallback_replicas 0 leaves fallback out).
+        # While Prometheus cannot be read, never scale down (fallback_replicas 0 leaves fallback out);
+        # KEDA before 2.17 has no fallback.behavior (kedaadmission.py): there the fallback count holds.
         fallback=None if spec.fallback_replicas == 0 else (
-            3, spec.fallback_replicas or spec.min_replicas, "currentReplicasIfHigher"),
+            3, spec.fallback_replicas or spec.min_replicas,
+            "currentReplicasIfHigher" if kedaadmission.parse(spec.keda_version) >= (2, 17, 0) else None),
         prometheus_url=spec.prometheus_url,
         trigger_auth=secret_ref(spec.prometheus_auth_secret, "token") if spec.prometheus_auth_secret else None,
         warnings=warnings, push=push,

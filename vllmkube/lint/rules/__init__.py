@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..bundle import Bundle
-from . import keda, pods, production, refs, versions
+from . import keda, kedaadmission, pods, production, refs, versions
 
-CHECKS = (keda.check, versions.check, refs.check, pods.check, production.check)
+CHECKS = (keda.check, kedaadmission.check, versions.check, refs.check, pods.check, production.check)
 
 
 def run(bundle: Bundle) -> None:

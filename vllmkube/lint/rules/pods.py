@@ -15,14 +15,13 @@ from ... import arch, catalog
 from ...errors import InputError
 from ...plan.pod import ENGINE_INIT_S, PROBE_SAFETY
 from ...sizing import BYTES_PER_PARAM, GIB, PRECISION_LABEL
-from ...spec import RenderSpec
 from .. import imagetags
 from ..bundle import RAY_CLUSTER_SPEC, Bundle, Server, related
 from .production import downloads_at_start
 from ..documents import as_dict, as_list, dig
 from ..findings import Severity
 
-LOAD_RATE_GIB_S = RenderSpec.model_fields["load_rate_gib_s"].default
+LOAD_RATE_GIB_S = 0.5  # a fast disk: a budget too short even for it is surely too short
 # A download from the Hugging Face hub onto a fresh node: ~250 MB/s is a good day (hf_transfer
 # or Xet reach more; a shared NAT or a throttled token much less).
 DOWNLOAD_GIB_S = 0.25
