@@ -26,7 +26,7 @@ from vllmkube.targets.batch import GRACE_S, NOTICE_S, SERVE_ONLY
 from vllmkube.workflow import plan_render
 from vllmkube.yamlio import load_all
 
-BASE = dict(model="llama-3.1-8b", gpu="h100", input="requests.jsonl", requests=1_000_000)
+BASE = dict(model="llama-3.1-8b", gpu="h100", input="requests.jsonl", requests=1_000_000, hf_token_secret="hf-token")
 
 
 def _plan(**values):
@@ -52,7 +52,7 @@ def _shape(job: dict) -> tuple[int, int]:
 
 
 CASES = [dict(), dict(gpu="l4", cloud="gcp"), dict(cloud="aws", deadline="2h"), dict(cloud="azure", model="llama-3.1-70b"),
-         dict(cloud="karpenter", capacity="on-demand", without=["downloader"]), dict(model="qwen3-30b-a3b", gpu="a100-80gb")]
+         dict(cloud="karpenter", capacity="on-demand", without=["downloader"], storage_class="efs-sc"), dict(model="qwen3-30b-a3b", gpu="a100-80gb")]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(str(v) for v in c.values()) or "default")
@@ -120,7 +120,7 @@ def test_azure_and_gcp_tolerate_their_spot_taints():
 def test_engine_flags_gpus_and_shm_are_renders():
     """Same sizing as `render`: run-batch gets serve's engine flags minus the front-end ones."""
     for model, gpu in (("llama-3.1-8b", "l4"), ("llama-3.1-70b", "h100")):
-        _, docs = plan_render(build(RenderSpec, {"model": model, "gpu": gpu}))
+        _, docs = plan_render(build(RenderSpec, {"model": model, "gpu": gpu, "hf_token_secret": "hf-token"}))
         deploy = next(plain(d.data) for d in docs if d.kind == "Deployment")
         serve = deploy["spec"]["template"]["spec"]["containers"][0]
         job_pod = _pod(_job(model=model, gpu=gpu))
@@ -176,8 +176,8 @@ def test_the_plan_finishes_within_the_deadline():
 def test_stdout_is_only_yaml_and_the_estimate_prices_spot_and_on_demand(capsys):
     r = run(capsys, "batch", *_argv(BASE), "--gpu-price", "on-demand=4.5,spot=1.5", "--cloud", "gcp")
     assert r.code == 0, r.err
-    assert [d["kind"] for d in load_all(r.out)] == ["ServiceAccount", "PersistentVolumeClaim", "Job", "ConfigMap",
-                                                     "PersistentVolumeClaim", "Job"]
+    # GKE's default cache is a per-pod volume (issue 11): no model PVC or downloader Job, the data PVC stays
+    assert [d["kind"] for d in load_all(r.out)] == ["ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Job"]
     gpu_hours = float(re.search(r"([\d.]+) GPU-hours", r.err).group(1))
     on_demand = float(re.search(r"cost on-demand: \$([\d.]+)", r.err).group(1))
     spot = float(re.search(r"cost on Spot: \$([\d.]+)", r.err).group(1))

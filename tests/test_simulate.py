@@ -24,7 +24,7 @@ def test_step_1_to_20_shows_ramp_cold_start_gap_and_beats_the_blog_queue_thresho
     ours, blog, cpu = by["vllmkube"], by["queue-10"], by["cpu"]
     # the cold start is the startup-probe budget render writes for this checkpoint
     plan = sizing.size(catalog.find_model("llama-3.1-8b"), catalog.find_gpu("h100"))
-    assert r.cold_start_s == probe_budget_s(plan.checkpoint_gib, 0.5)
+    assert r.cold_start_s == probe_budget_s(plan.checkpoint_gib, simulate.DEFAULT_STORAGE.pod_rate)  # render's default storage
     # ramp: one replica before the step, more after it
     assert ours.replicas[299] == 1 and max(ours.replicas[300:]) >= 2
     # cold-start gap: asked for right after the step, serving only a cold start later

@@ -85,7 +85,8 @@ def test_the_rendered_scaledobject_and_simulate_agree():
     """render's ScaledObject (minReplicaCount 0, the add-on's push trigger, cooldownPeriod) replayed:
     simulate uses the same cooldown for the same model, GPU and load rate."""
     values = dict(model="llama-3.1-8b", gpu="h100", slo_ttft_p99="1s", slo_itl_p99="50ms")
-    plan, docs = plan_render(build(RenderSpec, dict(values, scale_to_zero=True, host="llm.example.com")))
+    plan, docs = plan_render(build(RenderSpec, dict(values, scale_to_zero=True, host="llm.example.com",
+                                                    hf_token_secret="hf-token")))
     (so,) = [load_all(d.text)[0] for d in docs if d.kind == "ScaledObject"]
     spec = so["spec"]
     assert spec["minReplicaCount"] == 0 and spec["triggers"][0]["type"] == "external-push"

@@ -25,6 +25,9 @@ M405 = "meta-llama/Llama-3.1-405B-Instruct"
 
 
 def render(**values):
+    # The Llama repositories are gated; one shared model cache (a ReadWriteMany class) as the
+    # targets' own docs describe (test_first_apply.py covers the per-pod cache)
+    values = {"hf_token_secret": "hf-token", "storage_class": "rwx", **values}
     plan, docs = plan_render(build(RenderSpec, values))
     parsed = [plain(load_all(d.text)[0]) for d in docs]
     return plan, parsed, to_stream(plan, docs)
@@ -142,10 +145,10 @@ def test_lws_ray_recipe_before_vllm_0_11_1():
 
 
 def test_auto_says_on_stderr_and_fp8_stays_one_deployment(capsys):
-    r = run(capsys, "render", "--model", M405, "--gpu", "h100", "--quantization", "none")
+    r = run(capsys, "render", "--model", M405, "--gpu", "h100", "--quantization", "none", "--hf-token-secret", "hf")
     assert r.code == 0 and "kind: LeaderWorkerSet" in r.out and "note: --target auto" in r.err
     assert "note:" not in r.out
-    r = run(capsys, "render", "--model", M405, "--gpu", "h100", "--quantization", "fp8")
+    r = run(capsys, "render", "--model", M405, "--gpu", "h100", "--quantization", "fp8", "--hf-token-secret", "hf")
     assert r.code == 0 and "kind: Deployment" in r.out and "LeaderWorkerSet" not in r.out and "note:" not in r.err
 
 
@@ -277,7 +280,7 @@ def test_canaries_split_traffic_the_way_each_target_does():
 ])
 def test_bad_canary_input_is_one_clear_error(values, field):
     with pytest.raises(InputError) as exc:
-        plan_render(build(RenderSpec, dict(model="llama-3.1-8b", gpu="l4", **values)))
+        plan_render(build(RenderSpec, dict(model="llama-3.1-8b", gpu="l4", hf_token_secret="hf-token", **values)))
     assert field in str(exc.value)
 
 
@@ -293,7 +296,7 @@ def test_every_layout_size_recommends_renders():
     for m in catalog.models():
         for gpu in GPUS:
             for q in (None, "none"):
-                values = dict(model=m.id, gpu=gpu, **({"quantization": q} if q else {}))
+                values = dict(model=m.id, gpu=gpu, hf_token_secret="hf-token", **({"quantization": q} if q else {}))
                 spec = build(RenderSpec, values)
                 try:
                     sizing = size(catalog.find_model(m.id), catalog.find_gpu(gpu), spec.sizing_options())

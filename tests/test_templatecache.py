@@ -18,7 +18,7 @@ def render_all(env: jinja2.Environment) -> str:
     from vllmkube.spec import RenderSpec, build
     from vllmkube.workflow import plan_render
 
-    plan, _ = plan_render(build(RenderSpec, {"model": "llama-3.1-8b", "gpu": "h100"}))
+    plan, _ = plan_render(build(RenderSpec, {"model": "llama-3.1-8b", "gpu": "h100", "hf_token_secret": "hf-token"}))
     return env.get_template("deployment.yaml.j2").render(context(plan))
 
 

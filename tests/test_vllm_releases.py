@@ -56,9 +56,9 @@ def test_each_release_file_has_provenance_and_the_options_render_uses(version):
 
 
 def test_cli_renders_every_release_it_has_data_for_and_only_those(capsys):
-    newest = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", versions.RELEASES[0])
+    newest = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100", "--vllm-version", versions.RELEASES[0])
     assert newest.code == 0, newest.err
-    between = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.33.7")
+    between = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100", "--vllm-version", "0.33.7")
     assert between.code == 2 and between.out == ""
     assert "--vllm-version" in between.err and "0.33.7" in between.err and "docs/vllm-versions.md" in between.err
     assert "Traceback" not in between.err
@@ -141,6 +141,6 @@ def test_batch_defaults_come_from_the_release():
 def test_a_setting_the_release_cannot_express_is_a_clear_input_error(capsys):
     """0.8.0's parser has no --no-enable-chunked-prefill (its --enable-chunked-prefill takes a value)."""
     assert not releases.load("0.8.0").serve.accepts("--no-enable-chunked-prefill")
-    res = cli(capsys, "render", "--model", "llama-3.1-8b", "--gpu", "h100", "--vllm-version", "0.8.0",
+    res = cli(capsys, "render", "--model", "llama-3.1-8b", "--hf-token-secret", "hf", "--gpu", "h100", "--vllm-version", "0.8.0",
               "--no-chunked-prefill")
     assert res.code == 2 and res.out == "" and "--no-enable-chunked-prefill" in res.err and "Traceback" not in res.err

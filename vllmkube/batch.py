@@ -134,15 +134,17 @@ class ShardPlan:
     why: list[str]
 
 
-def plan_shards(spec: BatchSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> ShardPlan:
-    """Shards and parallelism so that the batch finishes within the deadline (see the module doc)."""
+def plan_shards(spec: BatchSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan,
+                load_rate_gib_s: float) -> ShardPlan:
+    """Shards and parallelism so that the batch finishes within the deadline (see the module doc).
+    ``load_rate_gib_s``: how fast the model cache's storage reads the weights (plan/storage.py)."""
     in_len, out_len = spec.input_len or DEFAULT_INPUT_LEN, spec.output_len or DEFAULT_OUTPUT_LEN
     if in_len + out_len > sizing.max_model_len:
         raise InputError("--input-len", f"input + output = {in_len + out_len} tokens exceeds max_model_len "
                          f"{sizing.max_model_len}", f"pass --max-model-len {in_len + out_len} or shorter lengths")
     engine = performance.engine_for(model, gpu, sizing)
     point = performance.steady_state(engine, sizing.max_num_seqs, in_len, out_len)
-    cold = sizing.checkpoint_gib / spec.load_rate_gib_s + pod.ENGINE_INIT_S
+    cold = sizing.checkpoint_gib / load_rate_gib_s + pod.ENGINE_INIT_S
     headroom = SPOT_HEADROOM if spec.capacity == "spot" else ON_DEMAND_HEADROOM
     usable = spec.deadline * (1 - headroom)
     work = spec.requests / point.requests_per_s
@@ -168,7 +170,7 @@ def plan_shards(spec: BatchSpec, model: ModelEntry, gpu: GpuEntry, sizing: Sizin
         f"{_fmt_s(work)} of work for {spec.requests} requests",
         f"deadline {_fmt_s(spec.deadline)}, {headroom:.0%} kept for {'reclaims' if spec.capacity == 'spot' else 'retries'}"
         f": {_fmt_s(usable)} usable; a cold start takes about {_fmt_s(cold)} "
-        f"({sizing.checkpoint_gib:.1f} GiB at {spec.load_rate_gib_s:g} GiB/s + {pod.ENGINE_INIT_S} s engine start)",
+        f"({sizing.checkpoint_gib:.1f} GiB at {load_rate_gib_s:g} GiB/s + {pod.ENGINE_INIT_S} s engine start)",
         f"shards of at most {_fmt_s(per_shard)} of work ({COLD_STARTS_PER_SHARD}+ cold starts long, up to {waves} per pod"
         f" in turn): {shards} shard(s), {parallelism} pod(s) at once",
     ]
@@ -224,9 +226,9 @@ def plan_batch(spec: BatchSpec):
     if not sizing.fits:
         raise InputError("--max-model-len", f"{model.id} does not fit on {gpu.key}: {sizing.warnings[-1]}",
                          "see `vllmkube size` for the options tried")
-    shard_plan = plan_shards(spec, model, gpu, sizing)
     ident = identity.build(spec, model, sizing, v, omit=target.OMITS)
-    model_cache = cache.build(spec, ident, sizing)
+    model_cache = cache.build(spec, ident, sizing, model)  # refuses a gated repository without a token
+    shard_plan = plan_shards(spec, model, gpu, sizing, model_cache.load_rate_gib_s)
     image = pod.image(spec, v)
     shared_pod = pod.build(spec, gpu, sizing, ident, model_cache, image, [])
     parts = Parts(spec, model, gpu, sizing, v, ident, shared_pod, model_cache, None)

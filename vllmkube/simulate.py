@@ -31,8 +31,11 @@ from dataclasses import dataclass, field
 
 from . import performance
 from .plan.scaling import POLLING_S, SCALE_DOWN_POLICY, SCALE_UP_POLICIES, zero_cooldown_s
+from .plan.storage import CLOUDS as _STORAGE
 from .errors import InputError
 from .serving import DEFAULT_SLO_ITL_S, DEFAULT_SLO_TTFT_S, ServingPlan
+
+DEFAULT_STORAGE = _STORAGE["generic"]  # what render assumes without --cloud or --load-rate-gib-s
 
 KV_THRESHOLD = 0.8
 BLOG_QUEUE_THRESHOLD = 10
@@ -516,7 +519,7 @@ POLICY_NAMES = ("vllmkube", f"queue-{BLOG_QUEUE_THRESHOLD}", "cpu")
 
 
 def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: int = 1, max_replicas: int | None = None,
-            queue_threshold: float | None = None, cold_start_s: int | None = None, load_rate_gib_s: float = 0.5,
+            queue_threshold: float | None = None, cold_start_s: int | None = None, load_rate_gib_s: float | None = None,
             only: list[str] | None = None, scale_to_zero: bool = False, cooldown_s: int | None = None) -> Run:
     """Size, plan and simulate a SizeSpec under a traffic shape (the `simulate` command's core)."""
     from .plan.pod import probe_budget_s
@@ -552,7 +555,9 @@ def prepare(spec, traffic_text: str, duration_s: int, read_file, min_replicas: i
     if queue_threshold is not None:
         plan = plan.model_copy(update={"queue_threshold": queue_threshold})
     hi = max(min_replicas, max_replicas if max_replicas is not None else needed)
-    cold = cold_start_s if cold_start_s is not None else probe_budget_s(sizing.checkpoint_gib, load_rate_gib_s)
+    # the rate render assumes on a cluster's default storage (plan/storage.py), unless given
+    rate = load_rate_gib_s or DEFAULT_STORAGE.pod_rate
+    cold = cold_start_s if cold_start_s is not None else probe_budget_s(sizing.checkpoint_gib, rate)
     rm = replica_model(engine, plan, sizing.gpus_per_replica, cold)
     zero = None
     if scale_to_zero:  # the cooldown render writes: from the startup budget (the cold start here)

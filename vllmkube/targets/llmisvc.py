@@ -21,8 +21,10 @@ import shlex
 from dataclasses import dataclass
 
 from ..catalog import GpuEntry, ModelEntry
+from ..errors import InputError
 from ..plan import Parts, Target
 from ..plan.cache import MODEL_MOUNT
+from ..plan import storage
 from ..plan.pod import PodTemplate
 from ..sizing import SizingPlan
 from ..spec import RenderSpec
@@ -71,7 +73,12 @@ class LLMInferenceServiceTarget(Target):
 
 
 def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
-    return None  # one node or several: KServe makes a Deployment or a LeaderWorkerSet
+    # One node or several: KServe makes a Deployment or a LeaderWorkerSet. The weights are model.uri,
+    # pvc://<cache>/<folder>: a claim every pod mounts, which a per-pod volume is not.
+    if storage.choose(spec).strategy != storage.SHARED:
+        raise InputError("--model-cache", "an LLMInferenceService reads the weights from one PVC (model.uri pvc://...) "
+                         f"and --cloud {spec.cloud} defaults to a per-pod volume",
+                         "pass --storage-class with a ReadWriteMany class (or --model-cache shared-pvc on --cloud azure)")
 
 
 def additional_args(args: list[str]) -> str:
