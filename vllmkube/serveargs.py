@@ -27,7 +27,7 @@ def _parses(convert, value: str) -> bool:
         return False
 
 
-def _is_option(tok: str) -> bool:
+def is_option(tok: str) -> bool:
     """argparse's test: starts with '-' and is not a negative number (vLLM has no such options)."""
     if not tok.startswith("-") or tok == "-":
         return False
@@ -62,7 +62,7 @@ def check(argv: Sequence[str], version: VllmVersion | str, positional_model: boo
         if tok == "--":
             positionals += n - i - 1
             break
-        if not _is_option(tok):
+        if not is_option(tok):
             positionals += 1
             if positionals > max_positionals:
                 problems.append(f"unrecognized argument {tok!r}")
@@ -97,7 +97,7 @@ def check(argv: Sequence[str], version: VllmVersion | str, positional_model: boo
             values = []
             nargs = option.nargs
             want = nargs if isinstance(nargs, int) else None
-            while i < n and not _is_option(argv[i]) and (nargs in ("+", "*") or len(values) < (want or 1)):
+            while i < n and not is_option(argv[i]) and (nargs in ("+", "*") or len(values) < (want or 1)):
                 values.append(argv[i])
                 i += 1
             if nargs in (None, "+") and not values or want is not None and len(values) < want:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from .. import releases
+from ..serveargs import is_option  # argparse's test for an option token
 
 SHELLS = {"sh", "bash", "dash", "zsh", "ash"}
 ENTRYPOINT_MODULES = {"vllm.entrypoints.openai.api_server", "vllm.entrypoints.api_server"}
@@ -96,22 +97,12 @@ def normalize(flag: str) -> str:
     return "--" + flag[2:].replace("_", "-") if flag.startswith("--") else flag
 
 
-def _is_flag(tok: str) -> bool:
-    if not tok.startswith("-") or tok == "-":
-        return False
-    try:
-        float(tok)
-        return False
-    except ValueError:
-        return True
-
-
 def parse_tokens(items: list[tuple[str, tuple]], entrypoint: str, from_script: bool = False) -> Invocation:
     inv = Invocation(entrypoint, None, from_script=from_script)
     i = 0
     while i < len(items):
         tok, path = items[i]
-        if not _is_flag(tok):
+        if not is_option(tok):
             if inv.model is None:
                 inv.model = inv.positional = tok
             i += 1
@@ -125,12 +116,12 @@ def parse_tokens(items: list[tuple[str, tuple]], entrypoint: str, from_script: b
         nxt = items[i + 1][0] if i + 1 < len(items) else None
         _, bare_flags, multi_flags = _shapes()
         bare = name in bare_flags or name.startswith(("--no-", "--enable-", "--disable-"))
-        if nxt is None or _is_flag(nxt) or (bare and nxt not in BOOL_WORDS):
+        if nxt is None or is_option(nxt) or (bare and nxt not in BOOL_WORDS):
             inv.args.append(Arg(name, None, path))
             i += 1
         elif name in multi_flags:
             j = i + 1
-            while j < len(items) and not _is_flag(items[j][0]):
+            while j < len(items) and not is_option(items[j][0]):
                 j += 1
             vals = tuple(t for t, _ in items[i + 1:j])
             inv.args.append(Arg(name, vals[0], path, vals))
