@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import naming
 from ..catalog import GpuEntry, ModelEntry
 from ..errors import InputError
 from ..plan import Parts, Target
@@ -30,6 +31,8 @@ class DeploymentTarget(Target):
     # The route's Services and HTTPRoute: component "route", so the ServiceMonitor (component
     # "server") does not scrape the pods a second time through them.
     route_labels: dict[str, str] | None = None
+    # (Service name, weight) of the stable and the canary pods, in that order: the HTTPRoute's backends
+    backends: tuple[tuple[str, int], ...] = ()
 
 
 def check(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan) -> None:
@@ -56,4 +59,6 @@ def build(parts: Parts) -> DeploymentTarget:
         pod=canary.stable_pod if canary else parts.pod, replicas=None if scaling.autoscaled else scaling.min_replicas,
         max_surge=scaling.max_surge, max_unavailable=scaling.max_unavailable, canary=canary, gateway=gateway,
         route_labels=dict(parts.identity.labels, **{"app.kubernetes.io/component": "route"}) if canary else None,
+        backends=((naming.child(parts.identity.release, "stable"), 100 - canary.percent),
+                  (naming.child(parts.identity.release, "canary"), canary.percent)) if canary else (),
     )
