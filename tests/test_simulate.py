@@ -139,3 +139,15 @@ def test_cli_json_and_errors(capsys, tmp_path):
     assert ok.code == 0, ok.err and json.loads(ok.out)["traffic"].startswith("CSV, 400 requests")
     missing = run(capsys, "simulate", "-m", "llama-3.1-8b", "-g", "h100", "--traffic", f"csv:{tmp_path / 'no.csv'}")
     assert missing.code == 2 and "cannot read" in missing.err
+
+
+def test_cli_cold_start_is_the_startup_budget_render_writes(capsys):
+    """Without --load-rate-gib-s, simulate and render assume the same storage (plan/storage.py)."""
+    from vllmkube.spec import RenderSpec
+    from vllmkube.workflow import plan_render
+
+    plan, _ = plan_render(build(RenderSpec, {"model": "llama-3.1-8b", "gpu": "h100", "hf_token_secret": "hf"}))
+    r = run(capsys, "simulate", "-m", "llama-3.1-8b", "-g", "h100", "--duration", "600")
+    assert r.code == 0 and f"cold start {plan.pod.startup_budget_s}s" in r.out
+    slow = run(capsys, "simulate", "-m", "llama-3.1-8b", "-g", "h100", "--duration", "600", "--load-rate-gib-s", "0.05")
+    assert f"cold start {plan.pod.startup_budget_s}s" not in slow.out

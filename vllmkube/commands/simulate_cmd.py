@@ -34,7 +34,7 @@ def simulate(
     max_replicas: Optional[int] = typer.Option(None, "--max-replicas", min=1, help="Most replicas (default: what the peak needs)."),
     queue_threshold: Optional[float] = typer.Option(None, "--queue-threshold", min=0.1, help="Override the SLO-derived queue threshold."),
     cold_start_s: Optional[int] = typer.Option(None, "--cold-start-s", min=0, help="Seconds until a new replica serves (default: startup-probe budget)."),
-    load_rate_gib_s: float = typer.Option(0.5, "--load-rate-gib-s", min=0.01, help="Weight load rate for the cold start (GiB/s)."),
+    load_rate_gib_s: Optional[float] = typer.Option(None, "--load-rate-gib-s", min=0.01, help="Weight load rate for the cold start, GiB/s (default: what render assumes on a cluster's default storage)."),
     policy: Optional[List[str]] = typer.Option(None, "--policy", help="vllmkube, queue-10 or cpu (repeat; default all)."),
     scale_to_zero: bool = typer.Option(False, "--scale-to-zero", help="Start at zero; the KEDA HTTP add-on holds requests "
                                        "while the first replica starts, and the last goes after the cooldown."),
