@@ -170,13 +170,24 @@ def default_batching(v: VllmVersion, gpu_memory_gib: float, architecture: str) -
         tier = "80GiB" if architecture != "ampere" else "80GiB-A100"
     else:
         tier = "24GiB"
-    tables = [(r.version, r.batch_defaults) for r in all_releases()
-              if r.batch_defaults and "error" not in r.batch_defaults]
-    at_or_below = [t for ver, t in tables if ver <= v]
-    if at_or_below:
-        table = at_or_below[-1]
-    elif tables and v.at_least("0.10.0"):
-        table = tables[0][1]
-    else:
+    table = _batch_table(str(v)) if v.at_least("0.10.0") else None
+    if table is None:
         return 2048, 256
     return table[tier]["max_num_batched_tokens"], table[tier]["max_num_seqs"]
+
+
+def _has_table(r: Release) -> bool:
+    return bool(r.batch_defaults) and "error" not in r.batch_defaults
+
+
+@cache
+def _batch_table(version: str) -> dict | None:
+    """The defaults table of the newest release at or below ``version`` that has one, else the oldest
+    release's that has one. Reads release files one at a time, newest first: a render of a current
+    release loads one file, not all of them (they are a third of render's own start-up time)."""
+    v = VllmVersion.parse_plain(version)
+    hi = bisect.bisect_right(_parts(), v.parts)
+    for name in reversed(versions.RELEASES[:hi]):
+        if _has_table(r := load(name)):
+            return r.batch_defaults
+    return next((r.batch_defaults for name in versions.RELEASES[hi:] if _has_table(r := load(name))), None)
