@@ -114,22 +114,22 @@ class ModelEntry(_Strict):
         return bool(self.num_experts)
 
 
-class _GpuFile(_Strict):
-    gpus: tuple[GpuEntry, ...]
-
-
-class _ModelFile(_Strict):
-    models: tuple[ModelEntry, ...]
-
-
-def _load(name: str) -> object:
+@functools.cache
+def _load(name: str) -> list[dict]:
     """The catalogs are edited as YAML (data/*.yaml) and read from their generated JSON twin
     (data/catalog.json, `python -m vllmkube.catalog` rebuilds it; a test fails when it is stale):
     parsing YAML in pure Python would cost more than the rest of `vllmkube size`."""
+    doc = _load_json()[name]
+    if set(doc) != {name}:  # data/gpus.yaml holds `gpus: [...]`, nothing else
+        raise CatalogError(f"data/{name}.yaml must hold only a `{name}:` list, not {sorted(doc)}")
+    return doc[name]
+
+
+@functools.cache
+def _load_json() -> dict:
     import json
 
-    text = resources.files("vllmkube.data").joinpath("catalog.json").read_text(encoding="utf-8")
-    return json.loads(text)[name]
+    return json.loads(resources.files("vllmkube.data").joinpath("catalog.json").read_text(encoding="utf-8"))
 
 
 def build_json() -> str:
@@ -151,22 +151,36 @@ def _norm(text: str) -> str:
 
 @functools.cache
 def gpus() -> tuple[GpuEntry, ...]:
-    try:
-        entries = _GpuFile.model_validate(_load("gpus")).gpus
-    except Exception as exc:  # a broken shipped file is our bug
-        raise CatalogError(f"data/gpus.yaml is invalid: {exc}") from exc
+    """Every GPU, validated (listings, tests). A lookup validates only the entry it finds."""
+    entries = tuple(_valid_gpu(i) for i in range(len(_load("gpus"))))
     _check_unique((g.key, *g.aliases, *((g.product_label,) if g.product_label else ())) for g in entries)
     return entries
 
 
 @functools.cache
 def models() -> tuple[ModelEntry, ...]:
-    try:
-        entries = _ModelFile.model_validate(_load("models")).models
-    except Exception as exc:
-        raise CatalogError(f"data/models.yaml is invalid: {exc}") from exc
+    """Every model, validated (listings, tests). A lookup validates only the entry it finds."""
+    entries = tuple(_valid_model(i) for i in range(len(_load("models"))))
     _check_unique((m.id, *m.aliases) for m in entries)
     return entries
+
+
+@functools.cache
+def _valid_gpu(i: int) -> GpuEntry:
+    raw = _load("gpus")[i]
+    try:
+        return GpuEntry.model_validate(raw)
+    except Exception as exc:  # a broken shipped file is our bug
+        raise CatalogError(f"data/gpus.yaml is invalid at {raw.get('key', i)!r}: {exc}") from exc
+
+
+@functools.cache
+def _valid_model(i: int) -> ModelEntry:
+    raw = _load("models")[i]
+    try:
+        return ModelEntry.model_validate(raw)
+    except Exception as exc:
+        raise CatalogError(f"data/models.yaml is invalid at {raw.get('id', i)!r}: {exc}") from exc
 
 
 def _check_unique(name_groups) -> None:
@@ -178,18 +192,20 @@ def _check_unique(name_groups) -> None:
             seen.add(name)
 
 
+# The indexes map names to positions in the raw catalog: a command that looks up one model and
+# one GPU validates those two entries, not the whole catalog (a tenth of render's own time).
 @functools.cache
-def _gpu_index() -> dict[str, GpuEntry]:
-    index: dict[str, GpuEntry] = {}
-    for g in gpus():
-        for name in (g.key, *g.aliases, *((g.product_label,) if g.product_label else ())):
-            index[_norm(name)] = g
+def _gpu_index() -> dict[str, int]:
+    index: dict[str, int] = {}
+    for i, g in enumerate(_load("gpus")):
+        for name in (g["key"], *g.get("aliases", ()), *((g["product_label"],) if g.get("product_label") else ())):
+            index[_norm(name)] = i
     return index
 
 
-def _model_names(m: ModelEntry) -> set[str]:
+def _model_names(model_id: str, aliases) -> set[str]:
     names = set()
-    for full in (m.id, *m.aliases):
+    for full in (model_id, *aliases):
         for name in (full, full.split("/")[-1]):
             n = _norm(name)
             names.add(n)
@@ -202,15 +218,16 @@ def _model_names(m: ModelEntry) -> set[str]:
 
 
 @functools.cache
-def _model_index() -> dict[str, ModelEntry]:
-    index: dict[str, ModelEntry] = {}
+def _model_index() -> dict[str, int]:
+    raw = _load("models")
+    index: dict[str, int] = {}
     # exact ids and aliases first, so "-Instruct" stripping never shadows a real entry
-    for m in models():
-        for full in (m.id, *m.aliases):
-            index[_norm(full)] = m
-    for m in models():
-        for name in _model_names(m):
-            index.setdefault(name, m)
+    for i, m in enumerate(raw):
+        for full in (m["id"], *m.get("aliases", ())):
+            index[_norm(full)] = i
+    for i, m in enumerate(raw):
+        for name in _model_names(m["id"], m.get("aliases", ())):
+            index.setdefault(name, i)
     return index
 
 
@@ -218,9 +235,9 @@ def find_gpu(name: str) -> GpuEntry:
     index = _gpu_index()
     key = _norm(name)
     if key in index:
-        return index[key]
+        return _valid_gpu(index[key])
     close = difflib.get_close_matches(key, sorted(index), n=3, cutoff=0.5)
-    close = list(dict.fromkeys(index[c].key for c in close))
+    close = list(dict.fromkeys(_load("gpus")[index[c]]["key"] for c in close))
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise InputError("--gpu", f"unknown GPU {name!r}", f"{hint}see `vllmkube gpus`, or pass --gpu-memory-gib for an unlisted card")
 
@@ -249,12 +266,13 @@ def find_model(name: str) -> ModelEntry:
                 candidates.append(c[: -len(suffix)])
     for c in candidates:
         if c in index:
-            return index[c]
+            return _valid_model(index[c])
     # a unique prefix is enough: "mixtral-8x7b" -> "mixtral-8x7b-instruct-v0.1"
-    prefixed = {m.id for n, m in index.items() if n.startswith(candidates[1] + "-")}
+    prefixed = {i for n, i in index.items() if n.startswith(candidates[1] + "-")}
     if len(prefixed) == 1:
-        return next(m for m in models() if m.id in prefixed)
-    close = difflib.get_close_matches(key.split("/")[-1], sorted({m.id.split("/")[-1].lower() for m in models()}), n=3, cutoff=0.5)
+        return _valid_model(prefixed.pop())
+    ids = sorted({m["id"].split("/")[-1].lower() for m in _load("models")})
+    close = difflib.get_close_matches(key.split("/")[-1], ids, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise InputError("--model", f"unknown model {name!r}", f"{hint}see `vllmkube models`, or pass --model-config PATH to a config.json")
 
