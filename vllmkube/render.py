@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -44,7 +44,13 @@ class Document:
     kind: str
     name: str
     text: str  # the YAML of this one document, no separator
-    data: Any = field(default=None, compare=False, repr=False)  # the same, parsed
+
+    @functools.cached_property
+    def data(self) -> Any:
+        """The same, parsed (JSON output, tests): render itself needs only the check in _checked."""
+        from .yamlio import load_plain_one
+
+        return load_plain_one(self.text)
 
     @property
     def filename(self) -> str:
@@ -128,19 +134,16 @@ def render_documents(p: Plan) -> list[Document]:
 
 def _checked(template: str, text: str) -> Document:
     """Parse the rendered text back and insist on the basics; a failure is a template bug."""
-    from .yamlio import load_plain_all
+    from .yamlio import outline
 
     try:
-        parsed = load_plain_all(text)
+        top = outline(text, (("apiVersion",), ("kind",), ("metadata", "name")))
     except Exception as exc:
-        raise RenderError(f"template {template} produced invalid YAML: {exc}") from exc
-    if len(parsed) != 1 or not isinstance(parsed[0], dict):
-        raise RenderError(f"template {template} must produce exactly one mapping")
-    doc = parsed[0]
-    meta = doc.get("metadata") or {}
-    if not doc.get("apiVersion") or not doc.get("kind") or not meta.get("name"):
+        raise RenderError(f"template {template} must produce exactly one mapping of valid YAML: {exc}") from exc
+    kind, name = top.get(("kind",)), top.get(("metadata", "name"))
+    if not top.get(("apiVersion",)) or not kind or not name:
         raise RenderError(f"template {template} lacks apiVersion, kind or metadata.name")
-    return Document(doc["kind"], meta["name"], text.strip("\n") + "\n", doc)
+    return Document(kind, name, text.strip("\n") + "\n")
 
 
 def header(p: Plan) -> str:
