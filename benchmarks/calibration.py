@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vllmkube import catalog, performance, sizing
+from vllmkube import catalog, performance, scheduler, sizing
 
 SHARED = Path(os.environ.get("VLLMKUBE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 DEFAULT = SHARED / "reference" / "vllm-benchmark-calibration.json"
@@ -155,7 +155,7 @@ def results(records: list[dict]) -> list[Result]:
                     continue
                 for n in FIT_INPUT_LENS:
                     e = engine(rec, n, rec.get("output_len") or 128, kv)
-                    r = performance.replay(e, n, rec.get("output_len") or 128, 1, 1)
+                    r = scheduler.replay(e, n, rec.get("output_len") or 128, 1, 1)
                     measured = line["slope_ms_per_token"] * n + line["intercept_ms"]
                     out.append(Result(rec["id"], f"itl-fit {kv} kv @ {n}", None, None, measured, r.median_itl_ms))
             continue
@@ -167,7 +167,7 @@ def results(records: list[dict]) -> list[Result]:
         n = rec.get("num_completed") or rec.get("num_prompts") or 100
         lengths = request_lengths(rec, n, i, o)
         e = engine(rec, max(a for a, _ in lengths), max(b for _, b in lengths))
-        r = performance.replay(e, i, o, n, rec.get("max_concurrency"), lengths=lengths)
+        r = scheduler.replay(e, i, o, n, rec.get("max_concurrency"), lengths=lengths)
         out.append(Result(rec["id"], "run", rec.get("output_tok_s"), r.output_tokens_per_s, rec.get("median_itl_ms"),
                           r.median_itl_ms, rec.get("median_ttft_ms"), r.median_ttft_ms))
     return out

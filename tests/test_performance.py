@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vllmkube import catalog, performance, sizing
+from vllmkube import catalog, performance, scheduler, sizing
 
 REPO = Path(__file__).resolve().parent.parent
 GOAL = 0.25
@@ -61,8 +61,8 @@ def _assert_frontend_bound(r, rec):
 
 def test_replay_is_deterministic_and_counts_every_token():
     e = _engine()
-    a = performance.replay(e, 1000, 200, 50, 8)
-    b = performance.replay(e, 1000, 200, 50, 8)
+    a = scheduler.replay(e, 1000, 200, 50, 8)
+    b = scheduler.replay(e, 1000, 200, 50, 8)
     assert a == b
     assert a.output_tokens_per_s * a.duration_s == pytest.approx(50 * 200)
     assert a.peak_running == 8
@@ -71,7 +71,7 @@ def test_replay_is_deterministic_and_counts_every_token():
 def test_burst_beyond_the_kv_cache_preempts_and_still_finishes():
     e = _engine(max_model_len=8192)
     e = performance.Engine(e.costs, e.hw, e.max_num_batched_tokens, e.max_num_seqs, kv_tokens=20000)
-    r = performance.replay(e, 1500, 1500, 40)
+    r = scheduler.replay(e, 1500, 1500, 40)
     assert r.output_tokens_per_s * r.duration_s == pytest.approx(40 * 1500)
     assert r.peak_running <= 20000 // 1500 + 1
     assert r.preemptions > 0
@@ -208,14 +208,14 @@ def test_closed_loop_moe_runs_pay_a_tensor_parallel_decode_floor():
 
 def test_request_rate_replay_queues_when_the_rate_exceeds_capacity():
     e = _engine()
-    slow = performance.replay(e, 1000, 200, 200, request_rate=2.0)
+    slow = scheduler.replay(e, 1000, 200, 200, request_rate=2.0)
     assert slow.requests_per_s == pytest.approx(2.0, rel=0.15)  # keeps up: finishes as they arrive
     assert slow.median_ttft_ms < 150  # no queue
-    burst = performance.replay(e, 1000, 200, 200)
-    fast = performance.replay(e, 1000, 200, 200, request_rate=1000.0)
+    burst = scheduler.replay(e, 1000, 200, 200)
+    fast = scheduler.replay(e, 1000, 200, 200, request_rate=1000.0)
     assert fast.median_ttft_ms > 5 * slow.median_ttft_ms  # TTFT includes the queueing
     assert fast.output_tokens_per_s == pytest.approx(burst.output_tokens_per_s, rel=0.05)
-    assert performance.replay(e, 1000, 200, 200, request_rate=2.0) == slow  # seeded: deterministic
+    assert scheduler.replay(e, 1000, 200, 200, request_rate=2.0) == slow  # seeded: deterministic
 
 
 def test_size_replays_a_benchmark_shape_at_the_servers_settings(capsys):

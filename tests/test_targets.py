@@ -330,3 +330,16 @@ def test_lint_knows_the_labels_controllers_put_on_pods():
     assert [f for f in loud(dump_all([*lws_docs, *isvc_docs, *good])) if "selector" in f] == []
     bad = [service("typo", {"leaderworkerset.sigs.k8s.io/name": lws_name + "x"})]
     assert any("service-selector-mismatch" in f for f in loud(dump_all([*lws_docs, *bad])))
+
+
+def test_every_target_choice_loads_its_module():
+    """render imports only the chosen target (targets.load); every --target value but auto has one."""
+    import typing
+
+    from vllmkube import targets
+    from vllmkube.spec import RenderSpec
+
+    choices = set(typing.get_args(RenderSpec.model_fields["target"].annotation)) - {"auto"}
+    assert choices == set(targets.NAMES)
+    for name in choices:
+        assert targets.load(name).NAME == name

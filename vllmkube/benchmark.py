@@ -1,5 +1,5 @@
 """`size --num-prompts N --request-rate R|inf`: what `vllm bench serve` would report against this
-deployment, replayed step by step through the performance model (performance.replay). Pure.
+deployment, replayed step by step through the performance model (scheduler.replay). Pure.
 
 The server runs its real settings: the user's --max-num-seqs / --max-num-batched-tokens, else
 vLLM's defaults for the version and GPU (the sizing plan's). TTFT counts from the moment the
@@ -11,7 +11,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
-from . import performance
+from . import performance, scheduler
 from .errors import InputError
 
 FIELD = "--request-rate"
@@ -59,7 +59,7 @@ def replay(model, gpu, sizing, num_prompts: int, rate: float | None, input_len: 
         raise InputError("--input-len", f"input + output = {input_len + output_len} tokens exceeds max_model_len "
                          f"{sizing.max_model_len}", f"pass --max-model-len {input_len + output_len} or shorter lengths")
     engine = performance.engine_for(model, gpu, sizing)
-    r = performance.replay(engine, input_len, output_len, num_prompts, max_concurrency, request_rate=rate)
+    r = scheduler.replay(engine, input_len, output_len, num_prompts, max_concurrency, request_rate=rate)
     notes = list(performance.hardware(gpu, sizing.quantization).notes)
     notes.append(f"API server modelled at {performance.FRONTEND_S_PER_REQUEST * 1e3:g} ms per request "
                  "(the cheapest measured; slow tokenizers and chat templates cost up to ~30 ms)")

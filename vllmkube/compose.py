@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from . import versions
 from .catalog import GpuEntry, ModelEntry
 from .errors import InputError
-from .plan import Parts, Plan, cache, canary, engine, front, identity, monitoring, pod, scaling
+from .plan import Parts, Plan, cache, engine, front, identity, monitoring, pod, scaling
 from .sizing import SizingPlan
 from .spec import RenderSpec
-from .targets import TARGETS
+from . import targets
 
 if TYPE_CHECKING:
     from .serving import ServingPlan
@@ -37,7 +37,7 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     """``serving`` (from --rps / SLO flags) sets maxReplicaCount, the queue threshold and a
     request-rate trigger; its batch limits are already in ``sizing`` (workflow.plan_render)."""
     target, note = choose_target(spec, sizing)
-    chosen = TARGETS[target]
+    chosen = targets.load(target)
     if "service" in chosen.REPLACES and spec.monitor == "servicemonitor":
         spec = spec.model_copy(update={"monitor": "podmonitor"})  # no Service of ours to monitor
     v = versions.VllmVersion.parse(spec.vllm_version)
@@ -55,7 +55,11 @@ def build(spec: RenderSpec, model: ModelEntry, gpu: GpuEntry, sizing: SizingPlan
     pod_template = pod.build(spec, gpu, sizing, ident, model_cache, image, args)
     traffic = front.build(spec, ident, sizing, pod_template.startup_budget_s)  # issue 12: what sits in front
     scale = scaling.build(spec, v, ident, pod_template.startup_budget_s, serving, push=traffic.push)
-    second = canary.build(spec, ident, model_cache, pod_template)
+    second = None
+    if spec.canary_revision is not None:  # loaded only for a canary: every module render imports is start-up time
+        from .plan import canary
+
+        second = canary.build(spec, ident, model_cache, pod_template)
     workload = chosen.build(Parts(spec, model, gpu, sizing, v, ident, pod_template, model_cache, scale, second))
     gpus = sizing.tensor_parallel_size * sizing.pipeline_parallel_size
     header = [

@@ -15,8 +15,16 @@ Registering it here is all render needs.
 """
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-from . import deployment, kserve, llmisvc, lws
+# --target value -> module. A render imports only the target it uses (each module defines the
+# dataclasses of its workload, and creating dataclasses is much of render's start-up time).
+NAMES = {"deployment": "deployment", "lws": "lws", "kserve": "kserve", "llmisvc": "llmisvc"}
 
-TARGETS: dict[str, ModuleType] = {m.NAME: m for m in (deployment, lws, kserve, llmisvc)}
+
+def load(name: str) -> ModuleType:
+    """The target module for a --target value (KeyError for an unknown one)."""
+    module = importlib.import_module(f"{__name__}.{NAMES[name]}")
+    assert module.NAME == name, f"{module.__name__}.NAME is {module.NAME!r}, registered as {name!r}"
+    return module
