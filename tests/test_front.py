@@ -10,7 +10,8 @@ from clirun import run as cli
 from k8s_validate import is_core, plain, validate_core, validate_crd
 
 from vllmkube.errors import InputError
-from vllmkube.plan.front import COLD_START_MARGIN_S, EPP_IMAGE
+from vllmkube.plan.front import COLD_START_MARGIN_S
+from vllmkube.plan.pool import EPP_IMAGE
 from vllmkube.spec import RenderSpec, build
 from vllmkube.workflow import plan_render
 from vllmkube.yamlio import load_all
@@ -78,7 +79,7 @@ def seconds(text: str) -> int:
 
 
 def test_durations_are_go_durations_the_gateway_api_accepts():
-    from vllmkube.plan.front import duration
+    from vllmkube.plan.http import duration
 
     assert [duration(s) for s in (0, 45, 60, 405, 3600, 3725, 150000)] == [
         "0s", "45s", "1m", "6m45s", "1h", "1h2m5s", "41h40m"]

@@ -7,7 +7,8 @@
     scaling.py     replicas, rollout, KEDA triggers and HPA behaviour
     canary.py      a second revision with a share of the traffic (--canary-revision)
     monitoring.py  ServiceMonitor/PodMonitor, rules.py (PrometheusRule), dashboard.py (Grafana)
-    front.py       what sits in front of the pods: the Service, the KEDA HTTP add-on, or an InferencePool
+    front.py       what sits in front of the pods: the Service, the KEDA HTTP add-on (keda_http.py), or an
+                   InferencePool (pool.py); http.py has what they share
 
 The parts never import a target (vllmkube/targets/); compose.py builds them and hands them to one
 as ``Parts``; the target returns a ``Target``.

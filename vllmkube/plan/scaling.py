@@ -23,12 +23,12 @@ from ..errors import InputError
 from ..promql import number, service_selector
 from ..spec import RenderSpec
 from ..versions import VllmVersion
-from .front import PushTrigger
 from .identity import Identity
 from .values import secret_ref
 
 if TYPE_CHECKING:
     from ..serving import ServingPlan
+    from .keda_http import PushTrigger
 
 DEFAULT_QUEUE_THRESHOLD = 5
 # The activation trigger only wakes the service (activationThreshold 0: any traffic). Its
