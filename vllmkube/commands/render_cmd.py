@@ -1,6 +1,4 @@
 """`vllmkube render`: the production manifest set, from the same sizing as `size`."""
-from __future__ import annotations
-
 from typing import List, Optional
 
 import typer

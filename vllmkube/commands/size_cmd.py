@@ -1,7 +1,5 @@
 """`vllmkube size`: what a model needs on a GPU, what vLLM will allocate, and (with a workload)
 how fast it serves; `--compare` ranks layouts across GPUs."""
-from __future__ import annotations
-
 from typing import Optional
 
 import typer
