@@ -131,3 +131,23 @@ def test_parts_import_no_target():
     offenders = {p: sorted(n for n in GRAPH[p] if n == "vllmkube.targets" or n.startswith("vllmkube.targets."))
                  for p in PARTS}
     assert {p: o for p, o in offenders.items() if o} == {}
+
+
+def test_a_default_render_loads_only_the_modules_it_uses():
+    """Start-up time (benchmarks/cli_latency.py): creating a module's dataclasses and pydantic models
+    costs a millisecond or two each, so a plain Deployment render leaves the other targets, the
+    canary, the fronts it does not use, the scheduler replay and lint unloaded."""
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "h100-llama-3.1-8b-slo" / "vllmkube.yaml"
+    code = ("import os, sys\nsys.argv = ['vllmkube', 'render', '-f', sys.argv[1]]\nsys.stdout = open(os.devnull, 'w')\n"
+            "from vllmkube.cli import main\ntry:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code\n"
+            "print('LOADED', *sorted(m for m in sys.modules if m.startswith('vllmkube')), file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(example)], capture_output=True, text=True, timeout=120)
+    loaded = set(next(line for line in proc.stderr.splitlines() if line.startswith("LOADED")).split()[1:])
+    assert {"vllmkube.targets.deployment", "vllmkube.plan.front", "vllmkube.serving"} <= loaded  # the check sees them
+    unused = {"vllmkube.targets.lws", "vllmkube.targets.kserve", "vllmkube.targets.llmisvc", "vllmkube.plan.canary",
+              "vllmkube.plan.keda_http", "vllmkube.plan.pool", "vllmkube.scheduler", "vllmkube.lint",
+              "vllmkube.simulate", "vllmkube.batch", "vllmkube.report"}
+    assert not unused & loaded

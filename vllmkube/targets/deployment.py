@@ -5,15 +5,18 @@ templates/deployment.yaml.j2 lays it out around the shared pod template (templat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import naming
 from ..catalog import GpuEntry, ModelEntry
 from ..errors import InputError
 from ..plan import Parts, Target
-from ..plan.canary import Canary
 from ..plan.pod import PodTemplate
 from ..sizing import SizingPlan
 from ..spec import RenderSpec
+
+if TYPE_CHECKING:  # plan.canary loads only for a canary (compose.build)
+    from ..plan.canary import Canary
 
 NAME = "deployment"
 OMITS: frozenset[str] = frozenset()  # shared documents this target makes no use of
