@@ -46,13 +46,16 @@ COMMAND_MODULES = {
 def _register_commands(argv: list[str] | None = None) -> None:
     """Import ``commands/*_cmd*.py``; each registers its commands on ``app``."""
     import importlib
-    import pkgutil
 
     from . import commands
 
     wanted = COMMAND_MODULES.get(argv[1]) if argv and len(argv) > 1 else None
-    names = [wanted] if wanted else sorted(m.name for m in pkgutil.iter_modules(commands.__path__)
-                                            if m.name.endswith(("_cmd", "_cmds")))
+    if wanted:
+        names = [wanted]
+    else:
+        import pkgutil
+
+        names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if m.name.endswith(("_cmd", "_cmds")))
     for mod in names:
         importlib.import_module(f"{commands.__name__}.{mod}")
 
