@@ -71,7 +71,7 @@ class Scaling:
     prometheus_url: str
     trigger_auth: tuple[str, str] | None  # (secret, key) bearer token
     warnings: list[str] = field(default_factory=list)
-    push: PushTrigger | None = None  # issue 12: the KEDA HTTP add-on's trigger (plan/front.py), wakes it from zero
+    push: PushTrigger | None = None  # issue 12: the KEDA HTTP add-on's trigger (plan/keda_http.py), wakes it from zero
 
 
 def zero_cooldown_s(scale_down_window_s: int, startup_budget_s: int) -> int:

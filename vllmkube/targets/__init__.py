@@ -18,13 +18,15 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-# --target value -> module. A render imports only the target it uses (each module defines the
-# dataclasses of its workload, and creating dataclasses is much of render's start-up time).
-NAMES = {"deployment": "deployment", "lws": "lws", "kserve": "kserve", "llmisvc": "llmisvc"}
+# The --target values, each the name of its module here. A render imports only the target it uses
+# (each module defines the dataclasses of its workload; creating them is start-up time).
+NAMES = ("deployment", "lws", "kserve", "llmisvc")
 
 
 def load(name: str) -> ModuleType:
     """The target module for a --target value (KeyError for an unknown one)."""
-    module = importlib.import_module(f"{__name__}.{NAMES[name]}")
+    if name not in NAMES:
+        raise KeyError(name)
+    module = importlib.import_module(f"{__name__}.{name}")
     assert module.NAME == name, f"{module.__name__}.NAME is {module.NAME!r}, registered as {name!r}"
     return module

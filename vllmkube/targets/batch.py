@@ -1,6 +1,6 @@
 """The batch target: an Indexed Job of `vllm run-batch` shards on Spot GPUs that resume after a reclaim.
 
-Not a serving target (render's TARGETS): `vllmkube batch` (vllmkube/batch.py) builds the shared
+Not a serving target (render's targets.NAMES): `vllmkube batch` (vllmkube/batch.py) builds the shared
 parts and hands them here with the shard plan. The pod is the shared vLLM pod (plan/pod.py: GPUs,
 flags, /dev/shm, placement, cache mounts) that runs the shard runner (vllmkube/batch_runner.py,
 mounted from a ConfigMap) instead of `vllm serve`: no port, no probes, restartPolicy Never.
