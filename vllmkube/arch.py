@@ -7,15 +7,14 @@ parts are scaled to it so their split (embeddings / attention / experts) is kept
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .catalog import ModelEntry
 
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
 
 
-@dataclass(frozen=True)
-class ParamSplit:
+class ParamSplit(NamedTuple):
     """Parameters by role; totals are whole-model counts (not per GPU)."""
 
     embedding: float  # input embedding

@@ -7,7 +7,7 @@ kubernetes-vllm-facts.md section 3.2 and the vLLM PRs named below).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import releases, versions
 from .versions import VllmVersion
@@ -28,8 +28,7 @@ NOTES = {
 }
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(NamedTuple):
     name: str
     since: str | None  # first extracted release of the run that matters (None: no release accepts it)
     until: str = _INF  # first extracted release after that run that rejects it

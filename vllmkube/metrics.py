@@ -19,9 +19,8 @@ Counters are listed as exposed (``_total``); histograms without their
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from . import releases, versions
 from .versions import VllmVersion
@@ -36,8 +35,7 @@ FLOOR = versions.RELEASES[0]  # the oldest release the table speaks for
 _SUFFIXES = ("_bucket", "_sum", "_count")
 
 
-@dataclass(frozen=True)
-class MetricName:
+class MetricName(NamedTuple):
     signal: Signal
     name: str  # as exposed on /metrics (counters with _total, histograms without suffix)
     kind: Kind

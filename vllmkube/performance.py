@@ -26,8 +26,8 @@ factors live in vllmkube/data/efficiency.json.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 import math
-from dataclasses import dataclass
 
 from . import arch
 from .catalog import GpuEntry, ModelEntry
@@ -36,8 +36,7 @@ from .sizing import BYTES_PER_PARAM, SizingPlan
 BLOCK_SIZE = 16
 
 
-@dataclass(frozen=True)
-class Efficiency:
+class Efficiency(NamedTuple):
     """Share of the datasheet a vLLM engine reaches on one GPU family, and its fixed costs."""
 
     memory: float  # of peak memory bandwidth, for weight reads (GEMV/GEMM kernels)
@@ -92,13 +91,10 @@ def efficiency(gpu: GpuEntry) -> Efficiency:
     eff = FAMILY_EFFICIENCY.get(gpu.architecture)
     if eff is not None:
         return eff
-    from dataclasses import replace
-
-    return replace(HOPPER, calibrated=False)
+    return HOPPER._replace(calibrated=False)
 
 
-@dataclass(frozen=True)
-class Hardware:
+class Hardware(NamedTuple):
     bandwidth_bps: float  # effective bytes/s for weights
     kv_bandwidth_bps: float  # effective bytes/s for KV reads
     matmul_flops: float  # effective FLOP/s for the weight GEMMs
@@ -149,8 +145,7 @@ def hardware(gpu: GpuEntry, precision: str | None) -> Hardware:
                     tuple(notes))
 
 
-@dataclass(frozen=True)
-class ModelCosts:
+class ModelCosts(NamedTuple):
     """What one pipeline stage on one GPU reads and computes, from the model and the sizing."""
 
     dense_bytes: float  # weights read every step (attention, dense MLP, shared experts, lm_head)
@@ -214,8 +209,7 @@ def model_costs(m: ModelEntry, plan: SizingPlan) -> ModelCosts:
     )
 
 
-@dataclass(frozen=True)
-class Engine:
+class Engine(NamedTuple):
     """One replica: model costs on hardware, with its scheduler limits and KV capacity."""
 
     costs: ModelCosts
@@ -285,8 +279,7 @@ def engine_for(m: ModelEntry, gpu: GpuEntry, plan: SizingPlan, max_num_seqs: int
 
 
 # ----------------------------------------------------------------------------- steady state (planning)
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """Steady state of one replica holding ``concurrency`` requests of (input_len, output_len)."""
 
     concurrency: float  # requests decoding at once

@@ -23,8 +23,7 @@ differently; see the shared ``vllm-kv-cache-sizing.md`` timeline).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from . import releases, versions
 from .catalog import GpuEntry, ModelEntry
@@ -48,8 +47,7 @@ V0_LOGIT_BYTES = 8
 V1_SAMPLER_BYTES = 28
 
 
-@dataclass(frozen=True)
-class ProfileBatch:
+class ProfileBatch(NamedTuple):
     engine: Engine
     max_num_batched_tokens: int  # the scheduler's token budget
     max_num_seqs: int

@@ -8,6 +8,7 @@ names the wheel and its sha256. Nothing here is written by hand.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 import bisect
 import json
 from dataclasses import dataclass, field
@@ -17,8 +18,7 @@ from . import versions
 from .versions import VllmVersion
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     name: str  # the option's first long spelling in the parser
     aliases: tuple[str, ...]  # other spellings that set it (e.g. -tp)
     negative: tuple[str, ...]  # spellings that turn a boolean off (--no-x, --disable-x)
@@ -71,8 +71,7 @@ class Parser:
         return isinstance(self.lookup(flag.split("=", 1)[0]), Option)
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
     name: str  # as scraped: counters with _total, histograms without _bucket/_sum/_count
     kind: str  # gauge | counter | histogram
     hidden: bool = False  # declared only for --show-hidden-metrics-for-version

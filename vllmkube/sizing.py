@@ -11,8 +11,7 @@ request must fit) and, when no layout is given, walks TP 1/2/4/8, then FP8, then
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,8 +134,7 @@ class SizingPlan(BaseModel):
     warnings: list[str]
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     tp: int
     pp: int
     precision: Precision
@@ -147,8 +145,7 @@ class Layout:
         return f"{PRECISION_LABEL[self.precision]} TP{self.tp} PP{self.pp} ({where})"
 
 
-@dataclass(frozen=True)
-class _Budget:
+class _Budget(NamedTuple):
     weights_total: float  # bytes
     weights_gpu: float
     activation: float

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..catalog import GpuEntry
 from ..errors import InputError
@@ -24,8 +24,7 @@ ENGINE_INIT_S = 120  # engine start, profiling, CUDA-graph capture / torch.compi
 PROBE_SAFETY = 1.5
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     path: str
     period_s: int
     timeout_s: int
@@ -33,8 +32,7 @@ class Probe:
     initial_delay_s: int = 0
 
 
-@dataclass(frozen=True)
-class Volume:
+class Volume(NamedTuple):
     """A volume a target adds to the pod (issue 13, batch: the data PVC and the runner's ConfigMap)."""
 
     name: str

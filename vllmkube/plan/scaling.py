@@ -16,7 +16,7 @@ synthetic vLLM series; `vllmkube simulate` replays the HPA behaviour below.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 
 from .. import kedaadmission, metrics
 from ..errors import InputError
@@ -41,8 +41,7 @@ SCALE_UP_POLICIES = (("Pods", 2, 60), ("Percent", 100, 60))  # whichever adds mo
 SCALE_DOWN_POLICY = ("Pods", 1, 120)  # one replica every two minutes, after the stabilization window
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):
     name: str
     query: str
     threshold: str

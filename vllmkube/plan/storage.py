@@ -23,7 +23,7 @@ Facts (shared reference cloud-gpu-facts.md section 3, source keys in brackets):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import InputError
 from ..spec import RenderSpec
@@ -31,8 +31,7 @@ from ..spec import RenderSpec
 SHARED, POD = "shared-pvc", "pod-volume"
 
 
-@dataclass(frozen=True)
-class CloudStorage:
+class CloudStorage(NamedTuple):
     default: str  # the strategy `--model-cache auto` picks
     rwx_class: str | None  # a ReadWriteMany class the cloud pre-creates (or one its add-on does)
     rwx_min_gib: int  # smallest share that class provisions
@@ -55,8 +54,7 @@ CLOUDS: dict[str, CloudStorage] = {
 }
 
 
-@dataclass(frozen=True)
-class Storage:
+class Storage(NamedTuple):
     strategy: str  # shared-pvc | pod-volume
     storage_class: str | None  # None: the cluster's default class
     access_mode: str
