@@ -1,6 +1,4 @@
 """GPU and model catalogs: data files validated once at load, with "did you mean" lookups."""
-from __future__ import annotations
-
 import difflib
 import functools
 import re

@@ -15,8 +15,6 @@ Pure; the numbers come from the performance model (performance.py, docs/performa
 * slo_met / unmet: when no batch size meets an SLO on this layout, and why; nearest_option (the
   nearest layout that would: more tensor parallelism, FP8, another GPU) is compare.plan_with_nearest's.
 """
-from __future__ import annotations
-
 import math
 
 from pydantic import BaseModel, ConfigDict, Field

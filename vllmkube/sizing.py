@@ -8,8 +8,6 @@ then rounds to 16-token blocks, applies the start-up fit test (one max_model_len
 request must fit) and, when no layout is given, walks TP 1/2/4/8, then FP8, then
 4-bit, then pipeline parallel across nodes, recording why each option was rejected.
 """
-from __future__ import annotations
-
 import math
 from typing import Literal, NamedTuple
 

@@ -3,8 +3,6 @@
 One pydantic model per command family, extra keys forbidden. Field names are the
 config-file keys; the flag for ``max_model_len`` is ``--max-model-len``.
 """
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 
